@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arch/arch.h for x86-64: in-kernel irqchip (PIC, IOAPIC, LAPICs) and PIT,
+ * CPUID from KVM_GET_SUPPORTED_CPUID with per-vCPU APIC IDs, boot images via
+ * arch/x86/boot.c, entry state via arch/x86/cpu.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arch/arch.h"
+#include "arch/x86/x86.h"
+#include "vmm/util.h"
+#include "vmm/vm_impl.h"
+
+const char arch_name[] = "x86_64";
+
+static const struct {
+	uint64_t base, size;
+	const char *what;
+} fixed_regions[] = {
+	{ X86_IOAPIC_BASE, X86_IOAPIC_SIZE, "IOAPIC" },
+	{ X86_LAPIC_BASE, X86_LAPIC_SIZE, "local APIC" },
+	{ X86_KVM_IDENT_MAP, X86_KVM_PRIVATE_SIZE, "KVM TSS/identity map" },
+};
+
+int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
+{
+	for (unsigned i = 0; i < cfg->nr_mem; i++) {
+		const struct cfg_memory *m = &cfg->mem[i];
+
+		for (unsigned j = 0; j < ARRAY_SIZE(fixed_regions); j++) {
+			if (!ranges_overlap(m->base, m->size,
+					    fixed_regions[j].base,
+					    fixed_regions[j].size))
+				continue;
+			char sec[64];
+
+			snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
+			cfg_error_at(
+				err, &m->loc, sec, NULL,
+				"0x%llx-0x%llx overlaps the %s at "
+				"0x%llx-0x%llx",
+				(unsigned long long)m->base,
+				(unsigned long long)(m->base + m->size - 1),
+				fixed_regions[j].what,
+				(unsigned long long)fixed_regions[j].base,
+				(unsigned long long)(fixed_regions[j].base +
+						     fixed_regions[j].size -
+						     1));
+			return -EINVAL;
+		}
+	}
+	if (cfg->boot.format == BOOT_FORMAT_RAW &&
+	    cfg->boot.mode == CPU_MODE_REAL) {
+		uint64_t entry = cfg->boot.has_entry ? cfg->boot.entry
+						     : cfg->boot.load_address;
+
+		if (entry >= 0x100000) {
+			cfg_error_at(err, &cfg->boot.loc, "boot", "entry",
+				     "0x%llx is not reachable in real mode "
+				     "(must be below 1 MiB)",
+				     (unsigned long long)entry);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void arch_print_layout(const struct vm_config *cfg, FILE *out)
+{
+	(void)cfg;
+	fprintf(out, "\nx86_64 platform (in-kernel):\n");
+	for (unsigned j = 0; j < ARRAY_SIZE(fixed_regions); j++)
+		fprintf(out, "  0x%08llx-0x%08llx  %s\n",
+			(unsigned long long)fixed_regions[j].base,
+			(unsigned long long)(fixed_regions[j].base +
+					     fixed_regions[j].size - 1),
+			fixed_regions[j].what);
+	fprintf(out, "  8259 PICs, i8254 PIT (ports 0x40-0x43, 0x61)\n");
+}
+
+static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
+{
+	for (unsigned nent = 64; nent <= 1024; nent *= 2) {
+		struct kvm_cpuid2 *c;
+
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			xv->cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG) {
+			int ret = -errno;
+
+			log_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			return ret;
+		}
+	}
+	return -E2BIG;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	/* SPEAKER_DUMMY: port 0x61 (PIT channel 2 gate, used to calibrate timers)
+	 * is handled in the kernel too. */
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = X86_KVM_IDENT_MAP;
+	struct x86_vm *xv;
+	int ret;
+
+	xv = calloc(1, sizeof(*xv));
+	if (!xv)
+		return -ENOMEM;
+	vm->arch = xv;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
+		log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_KVM_TSS) <
+	    0) {
+		ret = -errno;
+		log_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return ret;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		ret = -errno;
+		log_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return ret;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		ret = -errno;
+		log_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return ret;
+	}
+	return get_supported_cpuid(vm, xv);
+}
+
+int arch_load_boot(struct vm *vm, char *err, size_t errlen)
+{
+	struct x86_vm *xv = vm->arch;
+	struct boot_ctx *b;
+	int ret;
+
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	boot_ctx_init(b, &vm->mem);
+	ret = x86_boot_load(b, vm->cfg, &xv->entry);
+	if (!ret)
+		ret = x86_cpu_prepare(b, xv);
+	if (ret)
+		snprintf(err, errlen, "%s",
+			 b->err[0] ? b->err : strerror(-ret));
+	free(b);
+	return ret;
+}
+
+/* CPUID as KVM supports it, with this vCPU's identity patched in. */
+int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
+{
+	struct x86_vm *xv = vm->arch;
+	struct kvm_cpuid2 *c;
+	size_t size = sizeof(*c) + xv->cpuid->nent * sizeof(c->entries[0]);
+	int ret = 0;
+
+	c = malloc(size);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, xv->cpuid, size);
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 1:
+			/* APIC ID, logical processor count, CLFLUSH size */
+			e->ebx = (vcpu->id << 24) |
+				 (MIN(vm->cfg->vcpus, 255U) << 16) | (8 << 8);
+			e->ecx |= 1U << 31; /* running under a hypervisor */
+			if (vm->cfg->vcpus > 1)
+				e->edx |= 1U << 28; /* HTT: count is valid */
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = vcpu->id; /* x2APIC ID */
+			break;
+		}
+	}
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
+		ret = -errno;
+		log_err("vcpu%u: KVM_SET_CPUID2: %s", vcpu->id,
+			strerror(errno));
+	}
+	free(c);
+	return ret;
+}
+
+int arch_vcpu_reset(struct vcpu *vcpu)
+{
+	struct x86_vm *xv = vcpu->vm->arch;
+	int ret;
+
+	/* APs keep KVM's reset state and wait for INIT/SIPI from the BSP
+	 * through the in-kernel LAPIC. */
+	if (vcpu->id != 0)
+		return 0;
+	ret = x86_cpu_set_entry(vcpu->fd, xv);
+	if (ret)
+		log_err("vcpu%u: cannot load the entry state: %s", vcpu->id,
+			strerror(-ret));
+	return ret;
+}
+
+int arch_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_guest_fault(vcpu, "triple fault (CPU shutdown): an "
+				       "exception the guest could not handle");
+		return 1;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; we always have one. */
+		vm_stop_with(vcpu->vm, VM_STOP_POWEROFF, 0, "vcpu%u halted",
+			     vcpu->id);
+		return 1;
+	case KVM_EXIT_EXCEPTION:
+		vcpu_guest_fault(vcpu,
+				 "unhandled exception %u (error code "
+				 "0x%x)",
+				 run->ex.exception, run->ex.error_code);
+		return 1;
+	default:
+		vcpu_guest_fault(vcpu, "unexpected KVM exit %u (%s)",
+				 run->exit_reason,
+				 kvm_exit_name(run->exit_reason));
+		return 1;
+	}
+}
+
+static void dump_seg(FILE *out, const char *name, const struct kvm_segment *s)
+{
+	fprintf(out, "  %-3s sel=%04x base=%016llx limit=%08x type=%x%s%s\n",
+		name, s->selector, (unsigned long long)s->base, s->limit,
+		s->type, s->l ? " L" : "", s->db ? " D" : "");
+}
+
+void arch_dump_regs(struct vcpu *vcpu, FILE *out)
+{
+	struct kvm_sregs sr;
+	struct kvm_regs r;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0) {
+		fprintf(out, "vmm: vcpu%u: cannot read registers: %s\n",
+			vcpu->id, strerror(errno));
+		return;
+	}
+	fprintf(out,
+		"vmm: vcpu%u registers:\n"
+		"  rip=%016llx rsp=%016llx rflags=%016llx\n"
+		"  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
+		"  rsi=%016llx rdi=%016llx rbp=%016llx\n"
+		"  r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx\n"
+		"  r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n"
+		"  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx\n"
+		"  efer=%016llx apic_base=%016llx\n"
+		"  gdt=%016llx/%04x idt=%016llx/%04x\n",
+		vcpu->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags, (unsigned long long)r.rax,
+		(unsigned long long)r.rbx, (unsigned long long)r.rcx,
+		(unsigned long long)r.rdx, (unsigned long long)r.rsi,
+		(unsigned long long)r.rdi, (unsigned long long)r.rbp,
+		(unsigned long long)r.r8, (unsigned long long)r.r9,
+		(unsigned long long)r.r10, (unsigned long long)r.r11,
+		(unsigned long long)r.r12, (unsigned long long)r.r13,
+		(unsigned long long)r.r14, (unsigned long long)r.r15,
+		(unsigned long long)sr.cr0, (unsigned long long)sr.cr2,
+		(unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
+		(unsigned long long)sr.efer, (unsigned long long)sr.apic_base,
+		(unsigned long long)sr.gdt.base, sr.gdt.limit,
+		(unsigned long long)sr.idt.base, sr.idt.limit);
+	dump_seg(out, "cs", &sr.cs);
+	dump_seg(out, "ss", &sr.ss);
+	dump_seg(out, "ds", &sr.ds);
+}
+
+void arch_vcpu_destroy(struct vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	struct x86_vm *xv = vm->arch;
+
+	if (!xv)
+		return;
+	free(xv->cpuid);
+	free(xv);
+	vm->arch = NULL;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every device type, in one place. The order is the order `vmm --help` and
+ * docs/devices.md list them in: the console first, then the platform
+ * devices a PC has, then test devices. It does not decide creation order
+ * (that is the order of the [device] sections in guest.cfg).
+ */
+#include <string.h>
+
+#include "vmm/device.h"
+
+extern const struct device_type uart8250_type;
+extern const struct device_type cmos_rtc_type;
+extern const struct device_type acpi_pm_type;
+extern const struct device_type debug_exit_type;
+
+const struct device_type *const device_types[] = {
+	&uart8250_type, &cmos_rtc_type, &acpi_pm_type, &debug_exit_type, NULL,
+};
+
+const struct device_type *device_type_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (unsigned i = 0; device_types[i]; i++) {
+		if (!strcmp(device_types[i]->name, name))
+			return device_types[i];
+	}
+	return NULL;
+}

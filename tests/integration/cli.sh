@@ -1,0 +1,172 @@
+# The command line and config errors, as a user meets them. No KVM needed:
+# everything here fails or finishes before a VM is created.
+
+test_version_and_help() {
+	vmm --version
+	expect_status 0
+	expect_out "^vmm [0-9]+\.[0-9]+\.[0-9]+ \(x86_64|arm64\)"
+	vmm --help
+	expect_status 0
+	expect_out "run CONFIG"
+	expect_out "check CONFIG"
+	vmm run --help
+	expect_status 0
+	expect_out "--set SECTION.KEY=VALUE"
+	vmm help check
+	expect_status 0
+	expect_out "usage: vmm check"
+}
+
+test_usage_errors() {
+	vmm
+	expect_status 2
+	vmm frobnicate
+	expect_status 2
+	expect_err "unknown command 'frobnicate'"
+	vmm run
+	expect_status 2
+	expect_err "missing CONFIG"
+	vmm run --timeout soon x.cfg
+	expect_status 2
+	expect_err "bad duration"
+}
+
+test_missing_config_file() {
+	vmm run "$WORK/nope.cfg"
+	expect_status 2
+	expect_err "nope.cfg"
+}
+
+test_config_error_names_file_line_key() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg bad <<EOF2
+[vm]
+name = bad
+
+[memory "ram"]
+base = 0
+size = 12Q
+
+[boot]
+image = img
+EOF2
+)
+	vmm run "$c"
+	expect_status 2
+	expect_err "bad.cfg:6: \[memory \"ram\"\] size"
+	vmm check "$c"
+	expect_status 2
+	expect_err "bad.cfg:6:"
+}
+
+test_unknown_key_and_section() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg unk <<EOF2
+[vm]
+vcpu = 2
+[boot]
+image = img
+[memory "ram"]
+base = 0
+size = 1M
+EOF2
+)
+	vmm check "$c"
+	expect_status 2
+	expect_err "unk.cfg:2: \[vm\] vcpu"
+	c=$(cfg unks <<EOF2
+[vmm]
+[boot]
+image = img
+[memory "ram"]
+base = 0
+size = 1M
+EOF2
+)
+	vmm check "$c"
+	expect_status 2
+	expect_err "unks.cfg:1:"
+}
+
+test_set_override_error_names_set() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg ov <<EOF2
+[boot]
+format = raw
+image = img
+load-address = 0x100000
+mode = long
+[memory "ram"]
+base = 0
+size = 4M
+EOF2
+)
+	vmm check "$c"
+	expect_status 0
+	vmm check "$c" --set vm.vcpus=0
+	expect_status 2
+	expect_err "--set"
+	expect_err "vcpus"
+}
+
+test_check_prints_resolved_config() {
+	need_guest hello-mb.elf
+	vmm check "$(std_cfg chk "image = $GUESTS/hello-mb.elf")"
+	expect_status 0
+	expect_out "OK"
+	expect_out "0x0*3f8"
+	expect_out "com1"
+	expect_out "uart8250"
+	expect_out "ram"
+	expect_out "IOAPIC"
+}
+
+test_overlapping_memory_rejected() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg ovl <<EOF2
+[boot]
+image = img
+[memory "low"]
+base = 0
+size = 2M
+[memory "high"]
+base = 0x100000
+size = 1M
+EOF2
+)
+	vmm check "$c"
+	expect_status 2
+	expect_err "ovl.cfg"
+	expect_err "overlap"
+}
+
+test_memory_over_lapic_rejected() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg lapic <<EOF2
+[boot]
+image = img
+[memory "ram"]
+base = 0
+size = 4G
+EOF2
+)
+	vmm check "$c"
+	expect_status 2
+	expect_err "lapic.cfg:3: \[memory \"ram\"\]"
+	expect_err "IOAPIC|APIC"
+}
+
+test_stats_printed() {
+	need_guest hello-mb.elf
+	[ -e /dev/kvm ] || skip "/dev/kvm missing"
+	vmm run --stats "$(std_cfg st "image = $GUESTS/hello-mb.elf")"
+	expect_status 0
+	expect_err "exit statistics"
+	expect_err "vcpu0: [0-9]+ exits"
+	expect_err "io +[0-9]+"
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Console backends for serial devices: where guest output goes and where
+ * guest input comes from.
+ *   stdio: output to stdout; input from stdin (a terminal is switched to
+ *          raw-ish mode: no echo, no line buffering, Ctrl-C still stops the
+ *          VMM; restored at exit). Only one console may read stdin.
+ *   file:  output written to `path` (truncated when the VM starts); input
+ *          from `input` if given.
+ *   none:  output dropped, no input.
+ */
+#ifndef VMM_CONSOLE_H
+#define VMM_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum console_kind { CONSOLE_NONE, CONSOLE_STDIO, CONSOLE_FILE };
+
+struct console {
+	enum console_kind kind;
+	int out_fd; /* -1: output dropped */
+	int in_fd;  /* -1: no input */
+	bool owns_out, owns_in, tty_saved;
+};
+
+/* Open a backend. out_path for CONSOLE_FILE (required), in_path optional
+ * input file for any kind but NONE. 0 or -errno. */
+int console_open(struct console *c, enum console_kind kind,
+		 const char *out_path, const char *in_path);
+
+/* Write all of buf (retrying on EINTR/partial writes). Output errors are
+ * reported once and then output is dropped: a full disk must not stop the
+ * guest. */
+void console_write(struct console *c, const void *buf, size_t len);
+
+/* Read available input (non-blocking). >0 bytes, 0 on EOF, -EAGAIN. */
+ssize_t console_read(struct console *c, void *buf, size_t len);
+
+void console_close(struct console *c);
+
+#endif

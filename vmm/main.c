@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `vmm` command: run, check, help, version. Only this file turns results
+ * into process exit codes (vmm/exitcode.h, documented in README.md).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "version.h"
+#include "vmm/config.h"
+#include "vmm/exitcode.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+#include "vmm/vm_impl.h"
+
+#define MAX_OVERRIDES 256
+
+static const char main_usage[] =
+	"usage: vmm COMMAND [OPTIONS] CONFIG\n"
+	"\n"
+	"A small KVM virtual machine monitor for RTOS and bare-metal guests.\n"
+	"\n"
+	"commands:\n"
+	"  run CONFIG      boot the guest described by CONFIG (a guest.cfg)\n"
+	"  check CONFIG    validate CONFIG and print the resolved memory map,\n"
+	"                  boot image and devices; creates no VM\n"
+	"  help [COMMAND]  show help for COMMAND\n"
+	"\n"
+	"options:\n"
+	"  -h, --help      show this help\n"
+	"  -V, --version   print the version\n"
+	"\n"
+	"exit status of `vmm run`: 0 guest powered off, 2 bad command line,\n"
+	"config or image, 4 host/KVM error, 6 guest fault, 8 guest reset,\n"
+	"10 timeout, 12 stopped by a signal, odd values: the guest's debug-exit\n"
+	"code (v << 1) | 1. See README.md.\n";
+
+static const char run_usage[] =
+	"usage: vmm run [OPTIONS] CONFIG\n"
+	"\n"
+	"Boot the guest described by CONFIG and run it until it powers off,\n"
+	"exits through the debug-exit device, faults, or times out. The guest's\n"
+	"serial console is on stdin/stdout unless CONFIG says otherwise.\n"
+	"\n"
+	"options:\n"
+	"  -s, --set SECTION.KEY=VALUE  override a config value; SECTION is\n"
+	"                               vm, boot, memory.NAME or device.NAME\n"
+	"                               (repeatable; applied in order)\n"
+	"  -t, --timeout DURATION       stop the guest after DURATION (e.g. 10s,\n"
+	"                               500ms; overrides [vm] timeout)\n"
+	"      --stats                  print per-vCPU exit counters at exit\n"
+	"  -v, --verbose                more messages (repeat for debug)\n"
+	"  -q, --quiet                  errors only\n"
+	"  -h, --help                   show this help\n";
+
+static const char check_usage[] =
+	"usage: vmm check [OPTIONS] CONFIG\n"
+	"\n"
+	"Validate CONFIG (and its image and module paths) exactly as `vmm run`\n"
+	"would, then print the resolved configuration: memory map, boot image,\n"
+	"devices and the ports, MMIO ranges and IRQs they claim. No VM is\n"
+	"created. Exit status 0 if valid, 2 if not.\n"
+	"\n"
+	"options:\n"
+	"  -s, --set SECTION.KEY=VALUE  override a config value (repeatable)\n"
+	"  -q, --quiet                  print nothing, only set the status\n"
+	"  -h, --help                   show this help\n";
+
+struct run_opts {
+	const char *overrides[MAX_OVERRIDES];
+	unsigned nr_overrides;
+	const char *config;
+	uint64_t timeout_ms;
+	bool has_timeout;
+	bool stats;
+	bool quiet;
+	int verbose;
+};
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmm: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return VMM_EXIT_USAGE;
+}
+
+/* Parse run/check options. Returns -1 to go on, else an exit code. */
+static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
+		      struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "set", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, is_run ? "s:t:vqh" : "s:qh",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (o->nr_overrides >= MAX_OVERRIDES)
+				return usage_error(usage, "too many --set options%s",
+						   "");
+			o->overrides[o->nr_overrides++] = optarg;
+			break;
+		case 't':
+			if (!is_run)
+				return usage_error(usage, "unknown option %s",
+						   "--timeout");
+			if (parse_duration_ms(optarg, &o->timeout_ms))
+				return usage_error(usage,
+						   "--timeout: bad duration '%s'",
+						   optarg);
+			o->has_timeout = true;
+			break;
+		case 'S':
+			if (!is_run)
+				return usage_error(usage, "unknown option %s",
+						   "--stats");
+			o->stats = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "\n%s", usage);
+			return VMM_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error(usage, "missing CONFIG%s", "");
+	if (optind + 1 < argc)
+		return usage_error(usage, "unexpected argument '%s'",
+				   argv[optind + 1]);
+	o->config = argv[optind];
+	return -1;
+}
+
+static int load_config(struct run_opts *o, struct vm_config *cfg)
+{
+	struct cfg_error err = { { 0 } };
+	int ret;
+
+	ret = config_load(cfg, o->config, o->overrides, o->nr_overrides, &err);
+	if (!ret) {
+		ret = arch_check_config(cfg, &err);
+		if (ret)
+			config_free(cfg);
+	}
+	if (ret) {
+		fprintf(stderr, "vmm: %s\n", err.msg[0] ? err.msg :
+							  strerror(-ret));
+		return VMM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	struct vm_config cfg;
+	int ret;
+
+	ret = parse_opts(argc, argv, check_usage, false, &o);
+	if (ret >= 0)
+		return ret;
+	ret = load_config(&o, &cfg);
+	if (ret)
+		return ret;
+	if (!o.quiet) {
+		printf("%s: OK\n\n", o.config);
+		config_print(&cfg, stdout);
+		arch_print_layout(&cfg, stdout);
+	}
+	config_free(&cfg);
+	return 0;
+}
+
+static int exit_code_for(enum vm_stop_reason reason, int code)
+{
+	switch (reason) {
+	case VM_STOP_POWEROFF:
+		return VMM_EXIT_POWEROFF;
+	case VM_STOP_DEBUG_EXIT:
+		return code & 0xff;
+	case VM_STOP_REBOOT:
+		return VMM_EXIT_REBOOT;
+	case VM_STOP_GUEST_FAULT:
+		return VMM_EXIT_GUEST_FAULT;
+	case VM_STOP_TIMEOUT:
+		return VMM_EXIT_TIMEOUT;
+	case VM_STOP_SIGNAL:
+		return VMM_EXIT_SIGNAL;
+	case VM_STOP_NONE:
+	case VM_STOP_HOST_ERROR:
+		break;
+	}
+	return VMM_EXIT_HOST;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum vm_stop_reason reason;
+	struct run_opts o = { 0 };
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	int ret, code = 0, status;
+
+	ret = parse_opts(argc, argv, run_usage, true, &o);
+	if (ret >= 0)
+		return ret;
+	if (o.quiet)
+		log_set_level(LOG_ERR);
+	else if (o.verbose)
+		log_set_level(o.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	ret = load_config(&o, &cfg);
+	if (ret)
+		return ret;
+	if (o.has_timeout)
+		cfg.timeout_ms = o.timeout_ms;
+
+	ret = vm_create(&cfg, &vm, &status);
+	if (ret) {
+		config_free(&cfg);
+		return status;
+	}
+	log_info("%s: %u vCPU(s), starting", cfg.name, cfg.vcpus);
+	reason = vm_run(vm, &code);
+	status = exit_code_for(reason, code);
+	fflush(stdout);
+	switch (reason) {
+	case VM_STOP_POWEROFF:
+	case VM_STOP_DEBUG_EXIT:
+		log_info("%s: %s; exit status %d", cfg.name,
+			 vm->stop_detail[0] ? vm->stop_detail :
+					      "guest stopped",
+			 status);
+		break;
+	case VM_STOP_GUEST_FAULT:
+		/* vcpu.c already printed the fault and the registers. */
+		log_err("%s: stopped after a guest fault; exit status %d",
+			cfg.name, status);
+		break;
+	default:
+		log_err("%s: %s; exit status %d", cfg.name,
+			vm->stop_detail[0] ? vm->stop_detail : "stopped",
+			status);
+		break;
+	}
+	if (o.stats)
+		vm_print_stats(vm, stderr);
+	vm_destroy(vm);
+	config_free(&cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return VMM_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("vmm %s (%s)\n", VMM_VERSION, arch_name);
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		const char *what = argc > 2 ? argv[2] : "";
+
+		fputs(!strcmp(what, "run")     ? run_usage :
+		      !strcmp(what, "check") ? check_usage :
+					       main_usage,
+		      stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, main_usage);
+	return VMM_EXIT_USAGE;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/mem.h"
+#include "vmm/util.h"
+
+#define PAGE_SIZE 4096ULL
+
+static int map_file(const char *path, uint64_t size, bool readonly,
+		    int *fdp, void **hvap)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	fd = open(path, (readonly ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		goto err_errno;
+	if ((uint64_t)st.st_size < size) {
+		if (readonly || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return -EINVAL;
+		}
+		if (ftruncate(fd, (off_t)size) < 0)
+			goto err_errno;
+	}
+	p = mmap(NULL, size, PROT_READ | (readonly ? 0 : PROT_WRITE),
+		 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err_errno;
+	*fdp = fd;
+	*hvap = p;
+	return 0;
+
+err_errno:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
+		   uint64_t size, const char *path, bool readonly)
+{
+	struct mem_region *r;
+	void *hva = NULL;
+	int fd = -1, ret;
+
+	if (m->nr >= MEM_MAX_REGIONS)
+		return -ENOSPC;
+	if (!size || size % PAGE_SIZE || gpa % PAGE_SIZE ||
+	    gpa + (size - 1) < gpa)
+		return -EINVAL;
+	for (unsigned i = 0; i < m->nr; i++)
+		if (ranges_overlap(gpa, size, m->regions[i].gpa,
+				   m->regions[i].size))
+			return -EEXIST;
+	if (size > SIZE_MAX)
+		return -ENOMEM;
+
+	if (path) {
+		ret = map_file(path, size, readonly, &fd, &hva);
+		if (ret)
+			return ret;
+	} else {
+		/* MAP_NORESERVE: RAM the guest never touches costs nothing. */
+		hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (hva == MAP_FAILED)
+			return -errno;
+		madvise(hva, size, MADV_MERGEABLE);
+	}
+
+	r = &m->regions[m->nr];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name ? name : "ram");
+	r->gpa = gpa;
+	r->size = size;
+	r->hva = hva;
+	r->fd = fd;
+	r->readonly = readonly;
+	r->slot = m->nr;
+	m->nr++;
+	return 0;
+}
+
+void mem_free(struct guest_mem *m)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		struct mem_region *r = &m->regions[i];
+
+		if (r->hva)
+			munmap(r->hva, r->size);
+		if (r->fd >= 0)
+			close(r->fd);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+const struct mem_region *mem_find(const struct guest_mem *m, uint64_t gpa)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		const struct mem_region *r = &m->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = mem_find(m, gpa);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	off = gpa - r->gpa;
+	/* off < size here, so size - off cannot underflow. */
+	if (len > r->size - off)
+		return NULL;
+	return r->hva + off;
+}
+
+int mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len)
+{
+	const void *p = mem_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf,
+	      uint64_t len)
+{
+	void *p = mem_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+uint64_t mem_end(const struct guest_mem *m)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < m->nr; i++)
+		end = MAX(end, m->regions[i].gpa + m->regions[i].size);
+	return end;
+}

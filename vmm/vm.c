@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM life cycle on KVM: create (irqchip, memory, devices, image, vCPUs),
+ * run (vCPU threads + the main thread's event loop), stop, destroy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "vmm/exitcode.h"
+#include "vmm/util.h"
+#include "vmm/vm_impl.h"
+
+/* ---- core calls for devices (vmm/vm.h) ---- */
+
+struct bus *vm_bus(struct vm *vm, enum vm_bus_kind kind)
+{
+	return kind == VM_BUS_PIO ? &vm->pio : &vm->mmio;
+}
+
+struct guest_mem *vm_mem(struct vm *vm)
+{
+	return &vm->mem;
+}
+
+int vm_set_irq(struct vm *vm, unsigned irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	return 0;
+}
+
+bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,
+		  const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason != VM_STOP_NONE) {
+		pthread_mutex_unlock(&vm->stop_lock);
+		return false;
+	}
+	vm->stop_reason = reason;
+	vm->stop_code = code;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(vm->stop_detail, sizeof(vm->stop_detail), fmt, ap);
+		va_end(ap);
+	}
+	atomic_store(&vm->stopping, true);
+	pthread_mutex_unlock(&vm->stop_lock);
+	/* Wake the main loop; it kicks the vCPUs out of KVM_RUN. */
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
+		log_err("cannot signal stop: %s", strerror(errno));
+	return true;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int code)
+{
+	vm_stop_with(vm, reason, code, NULL);
+}
+
+int vm_watch_fd(struct vm *vm, int fd, vm_fd_cb cb, void *opaque)
+{
+	return ev_add(&vm->ev, fd, cb, opaque);
+}
+
+void vm_unwatch_fd(struct vm *vm, int fd)
+{
+	ev_del(&vm->ev, fd);
+}
+
+/* ---- creation ---- */
+
+static int kvm_open(struct vm *vm)
+{
+	int ver, size;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+
+		log_err("cannot open /dev/kvm: %s%s", strerror(errno),
+			errno == ENOENT ? " (is the kvm module loaded?)" :
+			errno == EACCES ? " (add yourself to the kvm group)" :
+					  "");
+		return err;
+	}
+	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (ver != KVM_API_VERSION) {
+		log_err("/dev/kvm: API version %d, need %d", ver,
+			KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (int)sizeof(struct kvm_run)) {
+		log_err("/dev/kvm: bad vCPU mmap size %d", size);
+		return -ENOTSUP;
+	}
+	vm->run_size = (size_t)size;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		int err = -errno;
+
+		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned i = 0; i < cfg->nr_mem; i++) {
+		const struct cfg_memory *cm = &cfg->mem[i];
+		struct kvm_userspace_memory_region kr;
+		struct mem_region *r;
+		int ret;
+
+		ret = mem_add_region(&vm->mem, cm->name, cm->base, cm->size,
+				     cm->file, cm->readonly);
+		if (ret) {
+			log_err("memory \"%s\": cannot map %s: %s", cm->name,
+				cm->file ? cm->file : "anonymous memory",
+				strerror(-ret));
+			return ret;
+		}
+		r = &vm->mem.regions[vm->mem.nr - 1];
+		kr = (struct kvm_userspace_memory_region){
+			.slot = r->slot,
+			.flags = r->readonly ? KVM_MEM_READONLY : 0,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			ret = -errno;
+			log_err("memory \"%s\": KVM_SET_USER_MEMORY_REGION: %s",
+				cm->name, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int vm_create_devices(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	vm->devices = calloc(cfg->nr_devices ? cfg->nr_devices : 1,
+			     sizeof(*vm->devices));
+	if (!vm->devices)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cfg->nr_devices; i++) {
+		struct device *d = &vm->devices[i];
+		int ret;
+
+		d->type = cfg->devices[i].type;
+		d->cfg = &cfg->devices[i];
+		d->name = cfg->devices[i].name;
+		d->vm = vm;
+		ret = d->type->create(vm, d);
+		if (ret) {
+			log_err("device \"%s\" (%s): cannot create: %s",
+				d->name, d->type->name, strerror(-ret));
+			return ret;
+		}
+		vm->nr_devices++;
+	}
+	return 0;
+}
+
+static void on_stop_event(void *opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(vm->stop_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("stop eventfd: %s", strerror(errno));
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
+{
+	char err[512] = "";
+	struct vm *vm;
+	int ret;
+
+	*code = VMM_EXIT_HOST;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	vm->ev.epfd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->unhandled_rl = (struct log_ratelimit){ .burst = 10,
+						   .interval_ms = 1000 };
+
+	ret = ev_init(&vm->ev);
+	if (ret)
+		goto fail;
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = ev_add(&vm->ev, vm->stop_efd, on_stop_event, vm);
+	if (ret)
+		goto fail;
+
+	ret = kvm_open(vm);
+	if (ret)
+		goto fail;
+	ret = arch_vm_init(vm);
+	if (ret)
+		goto fail;
+	ret = vm_setup_memory(vm);
+	if (ret)
+		goto fail;
+	ret = vm_create_devices(vm);
+	if (ret)
+		goto fail;
+	ret = arch_load_boot(vm, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err[0] ? err : strerror(-ret));
+		*code = VMM_EXIT_USAGE;
+		goto fail;
+	}
+
+	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < cfg->vcpus; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			goto fail;
+		vm->nr_vcpus++;
+	}
+	bus_seal(&vm->pio);
+	bus_seal(&vm->mmio);
+	*out = vm;
+	return 0;
+
+fail:
+	vm_destroy(vm);
+	return ret;
+}
+
+/* ---- running ---- */
+
+struct main_fds {
+	struct vm *vm;
+	int sig_fd;
+	int timer_fd;
+};
+
+static void on_signal(void *opaque)
+{
+	struct main_fds *m = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_stop_with(m->vm, VM_STOP_SIGNAL, (int)si.ssi_signo,
+		     "stopped by signal %s", strsignal((int)si.ssi_signo));
+}
+
+static void on_timeout(void *opaque)
+{
+	struct main_fds *m = opaque;
+	uint64_t n;
+
+	if (read(m->timer_fd, &n, sizeof(n)) < 0)
+		return;
+	vm_stop_with(m->vm, VM_STOP_TIMEOUT, 0,
+		     "timeout: the guest ran for %llu ms without stopping",
+		     (unsigned long long)m->vm->cfg->timeout_ms);
+}
+
+enum vm_stop_reason vm_run(struct vm *vm, int *code)
+{
+	struct main_fds m = { .vm = vm, .sig_fd = -1, .timer_fd = -1 };
+	sigset_t set;
+	int ret;
+
+	/* SIGINT/TERM/HUP arrive through signalfd on the main thread only:
+	 * block them before the vCPU threads are created (they inherit). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	m.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m.sig_fd < 0 || ev_add(&vm->ev, m.sig_fd, on_signal, &m)) {
+		vm_stop_with(vm, VM_STOP_HOST_ERROR, 0, "signalfd: %s",
+			     strerror(errno));
+		goto out;
+	}
+	if (vm->cfg->timeout_ms) {
+		struct itimerspec its = {
+			.it_value.tv_sec = (time_t)(vm->cfg->timeout_ms / 1000),
+			.it_value.tv_nsec =
+				(long)(vm->cfg->timeout_ms % 1000) * 1000000L,
+		};
+
+		m.timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					    TFD_CLOEXEC | TFD_NONBLOCK);
+		if (m.timer_fd < 0 ||
+		    timerfd_settime(m.timer_fd, 0, &its, NULL) < 0 ||
+		    ev_add(&vm->ev, m.timer_fd, on_timeout, &m)) {
+			vm_stop_with(vm, VM_STOP_HOST_ERROR, 0, "timerfd: %s",
+				     strerror(errno));
+			goto out;
+		}
+	}
+
+	ret = vcpu_signals_init();
+	for (unsigned i = 0; !ret && i < vm->nr_vcpus; i++)
+		ret = vcpu_start(&vm->vcpus[i]);
+	if (ret)
+		vm_stop_with(vm, VM_STOP_HOST_ERROR, 0,
+			     "cannot start vCPU threads: %s", strerror(-ret));
+
+	while (!atomic_load(&vm->stopping)) {
+		ret = ev_run_once(&vm->ev, -1);
+		if (ret < 0 && ret != -EINTR) {
+			vm_stop_with(vm, VM_STOP_HOST_ERROR, 0,
+				     "event loop: %s", strerror(-ret));
+			break;
+		}
+	}
+
+out:
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	if (m.sig_fd >= 0) {
+		ev_del(&vm->ev, m.sig_fd);
+		close(m.sig_fd);
+	}
+	if (m.timer_fd >= 0) {
+		ev_del(&vm->ev, m.timer_fd);
+		close(m.timer_fd);
+	}
+	*code = vm->stop_code;
+	return vm->stop_reason;
+}
+
+void vm_print_stats(const struct vm *vm, FILE *out)
+{
+	fprintf(out, "vmm: exit statistics\n");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+		uint64_t total = 0;
+
+		for (unsigned r = 0; r < VCPU_EXIT_SLOTS; r++)
+			total += s->exits[r];
+		fprintf(out, "  vcpu%u: %llu exits\n", i,
+			(unsigned long long)total);
+		for (unsigned r = 0; r < VCPU_EXIT_SLOTS; r++) {
+			if (!s->exits[r])
+				continue;
+			fprintf(out, "    %-16s %12llu\n", kvm_exit_name(r),
+				(unsigned long long)s->exits[r]);
+		}
+		if (s->pio_unhandled)
+			fprintf(out, "    %-16s %12llu\n", "pio-unhandled",
+				(unsigned long long)s->pio_unhandled);
+		if (s->mmio_unhandled)
+			fprintf(out, "    %-16s %12llu\n", "mmio-unhandled",
+				(unsigned long long)s->mmio_unhandled);
+		if (s->eintr)
+			fprintf(out, "    %-16s %12llu\n", "kicks",
+				(unsigned long long)s->eintr);
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	for (unsigned i = vm->nr_devices; i-- > 0;) {
+		struct device *d = &vm->devices[i];
+
+		if (d->type->destroy)
+			d->type->destroy(d);
+	}
+	free(vm->devices);
+	arch_vm_destroy(vm);
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	ev_free(&vm->ev);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	/* Guest RAM last: KVM no longer maps it once the VM fd is closed. */
+	mem_free(&vm->mem);
+	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm);
+}
