@@ -30,6 +30,7 @@
 
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
+#include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -216,7 +217,6 @@ static unsigned acpi_pm_resources(const struct cfg_device *cfg,
 }
 
 /* Listed in devices/registry.c. */
-extern const struct device_type acpi_pm_type;
 
 const struct device_type acpi_pm_type = {
 	.name = "acpi-pm",

@@ -49,6 +49,7 @@
 
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
+#include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/mem.h"
@@ -602,7 +603,6 @@ static unsigned cmos_resources(const struct cfg_device *cfg,
 }
 
 /* Listed in devices/registry.c. */
-extern const struct device_type cmos_rtc_type;
 
 const struct device_type cmos_rtc_type = {
 	.name = "cmos-rtc",

@@ -21,6 +21,7 @@
 
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
+#include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -149,7 +150,6 @@ static void debug_exit_destroy(struct device *dev)
 }
 
 /* Listed in devices/registry.c. */
-extern const struct device_type debug_exit_type;
 
 const struct device_type debug_exit_type = {
 	.name = "debug-exit",

@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every device type, in one place. The order is the order `vmm --help` and
+ * Every device type, in one place. The order is the order `vmm help devices` and
  * docs/devices.md list them in: the console first, then the platform
  * devices a PC has, then test devices. It does not decide creation order
  * (that is the order of the [device] sections in guest.cfg).
  */
 #include <string.h>
 
-#include "vmm/device.h"
-
-extern const struct device_type uart8250_type;
-extern const struct device_type cmos_rtc_type;
-extern const struct device_type acpi_pm_type;
-extern const struct device_type debug_exit_type;
+#include "devices/devices.h"
 
 const struct device_type *const device_types[] = {
 	&uart8250_type, &cmos_rtc_type, &acpi_pm_type, &debug_exit_type, NULL,

@@ -57,6 +57,7 @@
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -719,7 +720,6 @@ static unsigned uart_resources(const struct cfg_device *cfg,
 }
 
 /* Listed in devices/registry.c. */
-extern const struct device_type uart8250_type;
 
 const struct device_type uart8250_type = {
 	.name = "uart8250",

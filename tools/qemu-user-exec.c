@@ -48,8 +48,7 @@
 
 extern char **environ;
 
-static int raw_execve(const char *path, char *const argv[],
-		      char *const envp[])
+static int raw_execve(const char *path, char *const argv[], char *const envp[])
 {
 	return (int)syscall(SYS_execve, path, argv, envp);
 }

@@ -65,8 +65,8 @@ int boot_load(struct boot_ctx *b, uint64_t gpa, const void *src,
  * [min, max) that are RAM and not reserved; lowest fit wins. The memory is
  * zeroed. *gpa set on success; -ENOMEM (err set) when nothing fits.
  */
-int boot_alloc(struct boot_ctx *b, uint64_t size, uint64_t align,
-	       uint64_t min, uint64_t max, const char *what, uint64_t *gpa);
+int boot_alloc(struct boot_ctx *b, uint64_t size, uint64_t align, uint64_t min,
+	       uint64_t max, const char *what, uint64_t *gpa);
 
 /* Highest end address of all reservations (0 if none). */
 uint64_t boot_reserved_end(const struct boot_ctx *b);
@@ -80,16 +80,18 @@ int boot_read_file(struct boot_ctx *b, const char *path, uint64_t max_size,
  * the file, zero-filled to memsz). Checks: ELF magic, class 32/64, little
  * endian, EXEC type, machine in `machines` (a 0-terminated EM_* list; NULL
  * accepts any), segments inside the file and inside RAM, no overlaps, at
- * least one PT_LOAD, sizes that do not wrap.
+ * least one PT_LOAD (at most 32), sizes that do not wrap, the entry point
+ * inside a loaded segment. Everything is checked before anything is
+ * written. Messages start with "path: ".
  */
 struct elf_info {
-	int elf_class;	 /* 32 or 64 */
+	int elf_class;	  /* 32 or 64 */
 	uint16_t machine; /* EM_* */
-	uint64_t entry;	 /* e_entry */
-	uint64_t entry_paddr; /* e_entry translated to a physical address
-				 through the PT_LOAD segment whose virtual
-				 range holds it; always inside a loaded
-				 segment */
+	uint64_t entry;	  /* e_entry */
+	/* e_entry as a physical address: translated through the PT_LOAD
+	 * whose virtual range holds it (else e_entry itself); always inside
+	 * a loaded segment */
+	uint64_t entry_paddr;
 	uint64_t lowest; /* lowest p_paddr loaded */
 	uint64_t end;	 /* highest p_paddr + p_memsz */
 	unsigned nr_segments;

@@ -12,6 +12,7 @@
 #include "arch/arch.h"
 #include "version.h"
 #include "vmm/config.h"
+#include "vmm/device.h"
 #include "vmm/exitcode.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -28,7 +29,8 @@ static const char main_usage[] =
 	"  run CONFIG      boot the guest described by CONFIG (a guest.cfg)\n"
 	"  check CONFIG    validate CONFIG and print the resolved memory map,\n"
 	"                  boot image and devices; creates no VM\n"
-	"  help [COMMAND]  show help for COMMAND\n"
+	"  help [COMMAND]  show help for COMMAND (run, check)\n"
+	"  help devices    list the device types and their keys\n"
 	"\n"
 	"options:\n"
 	"  -h, --help      show this help\n"
@@ -193,6 +195,41 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+static const char *const param_kind_names[] = {
+	[PARAM_U64] = "number", [PARAM_SIZE] = "size", [PARAM_BOOL] = "bool",
+	[PARAM_STR] = "text",	[PARAM_ENUM] = "choice", [PARAM_PATH] = "path",
+};
+
+/* `vmm help devices`: generated from the schemas config.c validates
+ * against, so it cannot drift from what is accepted. */
+static void print_device_types(FILE *out)
+{
+	fprintf(out, "device types ([device \"NAME\"] type = ...):\n");
+	for (unsigned i = 0; device_types[i]; i++) {
+		const struct device_type *t = device_types[i];
+
+		fprintf(out, "\n%s: %s\n", t->name, t->help ? t->help : "");
+		for (const struct dev_param *p = t->params; p && p->key; p++) {
+			fprintf(out, "  %-10s %-7s", p->key,
+				param_kind_names[p->kind]);
+			if (p->kind == PARAM_ENUM && p->choices) {
+				fprintf(out, " (");
+				for (unsigned c = 0; p->choices[c]; c++)
+					fprintf(out, "%s%s", c ? "|" : "",
+						p->choices[c]);
+				fprintf(out, ")");
+			}
+			if (p->def)
+				fprintf(out, " default %s", p->def);
+			if (p->required)
+				fprintf(out, " required");
+			if (p->help)
+				fprintf(out, "\n             %s", p->help);
+			fprintf(out, "\n");
+		}
+	}
+}
+
 static int exit_code_for(enum vm_stop_reason reason, int code)
 {
 	switch (reason) {
@@ -291,6 +328,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "help")) {
 		const char *what = argc > 2 ? argv[2] : "";
 
+		if (!strcmp(what, "devices")) {
+			print_device_types(stdout);
+			return 0;
+		}
 		fputs(!strcmp(what, "run")     ? run_usage :
 		      !strcmp(what, "check") ? check_usage :
 					       main_usage,

@@ -25,10 +25,10 @@
 #include "vmm/boot.h"
 #include "vmm/config.h"
 
-#define X86_LOW_ALLOC_MIN  0x500ULL
-#define X86_LOW_ALLOC_MAX  0x9fc00ULL
-#define X86_HOLE_START	   0x9fc00ULL
-#define X86_HOLE_END	   0x100000ULL
+#define X86_LOW_ALLOC_MIN 0x500ULL
+#define X86_LOW_ALLOC_MAX 0x9fc00ULL
+#define X86_HOLE_START	  0x9fc00ULL
+#define X86_HOLE_END	  0x100000ULL
 
 /* Where the vCPU starts. cpu.c sets segments/CR0/CR4/EFER per mode:
  *   REAL:      CS = rip >> 4 & 0xf000 form: cs_base = rip & ~0xffff,
@@ -118,8 +118,8 @@ int x86_mb_load_kludge(struct boot_ctx *b, const char *path,
 
 /* Load an ELF32/ELF64 Multiboot image (EM_386 or EM_X86_64) that must lie
  * below 4 GiB, entered at its physical entry point (< 4 GiB). */
-int x86_mb_load_elf(struct boot_ctx *b, const char *path,
-		    const uint8_t *data, size_t size, struct elf_info *info);
+int x86_mb_load_elf(struct boot_ctx *b, const char *path, const uint8_t *data,
+		    size_t size, struct elf_info *info);
 
 /* Load cfg->boot.modules page aligned above min_addr, below 4 GiB, in
  * config order. start/end arrays have cfg->boot.nr_modules entries. */

@@ -15,6 +15,12 @@ test_version_and_help() {
 	vmm help check
 	expect_status 0
 	expect_out "usage: vmm check"
+	vmm help devices
+	expect_status 0
+	for t in uart8250 debug-exit cmos-rtc acpi-pm; do
+		expect_out "^$t: "
+	done
+	expect_out "console +choice +\(stdio\|file\|none\) default stdio"
 }
 
 test_usage_errors() {
