@@ -30,8 +30,9 @@ struct vcpu;
 extern const char arch_name[];
 
 /* Arch rules on the config: memory clear of the arch's fixed regions (x86:
- * IOAPIC/LAPIC/TSS below 4 GiB), supported boot formats and modes. Also
- * prints nothing; 0 or -EINVAL with err filled. */
+ * IOAPIC/LAPIC/TSS below 4 GiB), supported boot formats and modes, device
+ * ports and IRQs the in-kernel irqchip leaves usable (x86: IRQ 0-23, no
+ * PIC/PIT ports). Prints nothing; 0 or -EINVAL with err filled. */
 int arch_check_config(const struct vm_config *cfg, struct cfg_error *err);
 
 /* Print the arch's fixed regions for `vmm check`. */

@@ -24,7 +24,11 @@
  * terminal or a full pipe slows the guest's vCPU down (back-pressure) rather
  * than losing output. If stdout was left O_NONBLOCK by someone else, EAGAIN
  * is waited out with poll(). A hard error (EIO, ENOSPC, EPIPE, ...) is
- * reported once and output is dropped from then on.
+ * reported once and output is dropped from then on. Back-pressure must not
+ * outlive the VM: once console_abort_writes() was called (the VM is
+ * stopping), a write or poll interrupted by a signal (the vCPU kick) gives
+ * up, else a reader that never reads would keep the vCPU thread, and so
+ * the whole VMM, from ever exiting.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +49,7 @@ static struct termios saved_tios;
 static volatile sig_atomic_t tios_active; /* saved_tios must be restored */
 static bool stdin_claimed;		  /* a console reads stdin */
 static bool restore_installed;
+static volatile sig_atomic_t writes_aborted; /* console_abort_writes() */
 
 /* Signals after which the terminal must not stay raw. The synchronous
  * faults and SIGABRT are chained to the previous handler (ASan installs
@@ -262,6 +267,11 @@ static void console_drop_output(struct console *c, int err)
 	c->out_fd = -1;
 }
 
+void console_abort_writes(void)
+{
+	writes_aborted = 1;
+}
+
 void console_write(struct console *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -276,15 +286,22 @@ void console_write(struct console *c, const void *buf, size_t len)
 			len -= (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR) {
+			if (writes_aborted)
+				return;
 			continue;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pfd = { .fd = c->out_fd,
 					      .events = POLLOUT };
 
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-				console_drop_output(c, errno);
-				return;
+			if (poll(&pfd, 1, -1) < 0) {
+				if (errno != EINTR) {
+					console_drop_output(c, errno);
+					return;
+				}
+				if (writes_aborted)
+					return;
 			}
 			continue;
 		}

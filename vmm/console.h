@@ -32,8 +32,17 @@ int console_open(struct console *c, enum console_kind kind,
 
 /* Write all of buf (retrying on EINTR/partial writes). Output errors are
  * reported once and then output is dropped: a full disk must not stop the
- * guest. */
+ * guest. After console_abort_writes(), a write interrupted by a signal
+ * gives up instead of retrying (the rest of buf is dropped). */
 void console_write(struct console *c, const void *buf, size_t len);
+
+/*
+ * The VMM is stopping: from now on a console_write() that is blocked (a
+ * full pipe whose reader is stuck, a stopped terminal) returns when a
+ * signal interrupts it, so the vCPU thread doing the write can be kicked
+ * out and joined. Process-wide and irreversible. Async-signal-safe.
+ */
+void console_abort_writes(void);
 
 /* Read available input (non-blocking). >0 bytes, 0 on EOF, -EAGAIN. */
 ssize_t console_read(struct console *c, void *buf, size_t len);

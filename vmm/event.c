@@ -16,7 +16,7 @@ int ev_init(struct event_loop *ev)
 
 void ev_free(struct event_loop *ev)
 {
-	if (ev->epfd > 0)
+	if (ev->epfd >= 0)
 		close(ev->epfd);
 	ev->epfd = -1;
 }

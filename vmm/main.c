@@ -4,7 +4,9 @@
  * into process exit codes (vmm/exitcode.h, documented in README.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,10 @@ static int cmd_run(int argc, char **argv)
 		return ret;
 	if (o.has_timeout)
 		cfg.timeout_ms = o.timeout_ms;
+	/* A console reader that goes away (`vmm run ... | head`) is an
+	 * output error the console reports and survives (EPIPE), not a
+	 * reason to die with an undocumented status and a raw terminal. */
+	signal(SIGPIPE, SIG_IGN);
 
 	ret = vm_create(&cfg, &vm, &status);
 	if (ret) {
@@ -308,10 +314,32 @@ static int cmd_run(int argc, char **argv)
 	return status;
 }
 
+/*
+ * Make sure fds 0-2 are open (on /dev/null if they were closed, as in
+ * `vmm run x.cfg <&-`). Otherwise the first fds the VMM opens (epoll,
+ * eventfd, /dev/kvm, memory and console files) take their numbers: the
+ * console would read the epoll fd as its input, or write guest output and
+ * log lines into an fd of ours.
+ */
+static void open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* 0..fd-1 are open, so this gets fd itself. */
+		n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	open_std_fds();
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return VMM_EXIT_USAGE;

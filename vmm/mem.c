@@ -75,9 +75,11 @@ int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
 		/* MAP_NORESERVE: RAM the guest never touches costs nothing. */
 		hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* Deliberately not MADV_MERGEABLE: KSM would let one guest
+		 * probe another's memory through page-merge timing, and it
+		 * adds copy-on-write faults to the real-time path. */
 		if (hva == MAP_FAILED)
 			return -errno;
-		madvise(hva, size, MADV_MERGEABLE);
 	}
 
 	r = &m->regions[m->nr];

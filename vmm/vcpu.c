@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -58,9 +59,21 @@ const char *kvm_exit_name(unsigned reason)
 	return "other";
 }
 
+/* The run page of the vCPU on this thread, for kick_handler(). */
+static __thread struct kvm_run *kick_run;
+
+/*
+ * SIGUSR1 on a vCPU thread. Setting immediate_exit here, on the vCPU's own
+ * thread, is the pattern the KVM API documents: a kick that lands between
+ * the thread's stopping check and KVM_RUN makes KVM_RUN return at once, and
+ * no store from another thread races with the thread's own reset of the
+ * flag after EINTR.
+ */
 static void kick_handler(int sig)
 {
 	(void)sig;
+	if (kick_run)
+		kick_run->immediate_exit = 1;
 }
 
 int vcpu_signals_init(void)
@@ -93,13 +106,28 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
 		ret = -errno;
 		vcpu->run = NULL;
 		log_err("vcpu%u: mmap kvm_run: %s", id, strerror(errno));
-		return ret;
+		goto err_close;
 	}
 	vcpu->run_size = vm->run_size;
 	ret = arch_vcpu_init(vm, vcpu);
 	if (ret)
-		return ret;
-	return arch_vcpu_reset(vcpu);
+		goto err_unmap;
+	ret = arch_vcpu_reset(vcpu);
+	if (ret)
+		goto err_arch;
+	return 0;
+
+	/* vm_destroy() only destroys the vCPUs created in full (nr_vcpus),
+	 * so a failed one is undone here. */
+err_arch:
+	arch_vcpu_destroy(vcpu);
+err_unmap:
+	munmap(vcpu->run, vcpu->run_size);
+	vcpu->run = NULL;
+err_close:
+	close(vcpu->fd);
+	vcpu->fd = -1;
+	return ret;
 }
 
 void vcpu_guest_fault(struct vcpu *vcpu, const char *fmt, ...)
@@ -240,6 +268,7 @@ static void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	kick_run = vcpu->run;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -286,18 +315,28 @@ void vcpu_kick(struct vcpu *vcpu)
 {
 	if (!vcpu->started)
 		return;
-	/* Set before the signal: if the thread is between its stopping check
-	 * and KVM_RUN, KVM_RUN returns at once. */
-	vcpu->run->immediate_exit = 1;
+	/* kick_handler() sets run->immediate_exit on the vCPU's thread. */
 	pthread_kill(vcpu->thread, SIGUSR1);
 }
 
-void vcpu_join(struct vcpu *vcpu)
+bool vcpu_join(struct vcpu *vcpu, long timeout_ns)
 {
+	struct timespec ts;
+
 	if (!vcpu->started)
-		return;
-	pthread_join(vcpu->thread, NULL);
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ns / 1000000000L;
+	ts.tv_nsec += timeout_ns % 1000000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_clockjoin_np(vcpu->thread, NULL, CLOCK_MONOTONIC, &ts) ==
+	    ETIMEDOUT)
+		return false;
 	vcpu->started = false;
+	return true;
 }
 
 void vcpu_destroy(struct vcpu *vcpu)
@@ -305,7 +344,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	arch_vcpu_destroy(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->run_size);
-	if (vcpu->fd > 0)
+	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;

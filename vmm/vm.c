@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "vmm/console.h"
 #include "vmm/exitcode.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
@@ -163,8 +164,10 @@ static int vm_create_devices(struct vm *vm)
 
 	vm->devices = calloc(cfg->nr_devices ? cfg->nr_devices : 1,
 			     sizeof(*vm->devices));
-	if (!vm->devices)
+	if (!vm->devices) {
+		log_err("out of memory for %u devices", cfg->nr_devices);
 		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		struct device *d = &vm->devices[i];
 		int ret;
@@ -201,8 +204,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 
 	*code = VMM_EXIT_HOST;
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		log_err("out of memory for the VM");
 		return -ENOMEM;
+	}
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	vm->ev.epfd = -1;
@@ -213,16 +218,22 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 						   .interval_ms = 1000 };
 
 	ret = ev_init(&vm->ev);
-	if (ret)
+	if (ret) {
+		log_err("epoll: %s", strerror(-ret));
 		goto fail;
+	}
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {
 		ret = -errno;
+		log_err("eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	ret = ev_add(&vm->ev, vm->stop_efd, on_stop_event, vm);
-	if (ret)
+	if (ret) {
+		log_err("epoll: cannot watch the stop eventfd: %s",
+			strerror(-ret));
 		goto fail;
+	}
 
 	ret = kvm_open(vm);
 	if (ret)
@@ -233,19 +244,23 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 	ret = vm_setup_memory(vm);
 	if (ret)
 		goto fail;
-	ret = vm_create_devices(vm);
-	if (ret)
-		goto fail;
+	/* The image before the devices: a bad image must be reported before
+	 * any device has side effects (a console log truncated, a terminal
+	 * switched to raw mode). */
 	ret = arch_load_boot(vm, err, sizeof(err));
 	if (ret) {
 		log_err("%s", err[0] ? err : strerror(-ret));
 		*code = VMM_EXIT_USAGE;
 		goto fail;
 	}
+	ret = vm_create_devices(vm);
+	if (ret)
+		goto fail;
 
 	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		ret = -ENOMEM;
+		log_err("out of memory for %u vCPUs", cfg->vcpus);
 		goto fail;
 	}
 	for (unsigned i = 0; i < cfg->vcpus; i++) {
@@ -294,6 +309,8 @@ static void on_timeout(void *opaque)
 		     "timeout: the guest ran for %llu ms without stopping",
 		     (unsigned long long)m->vm->cfg->timeout_ms);
 }
+
+#define VM_REKICK_NS 100000000L /* 100 ms */
 
 enum vm_stop_reason vm_run(struct vm *vm, int *code)
 {
@@ -349,10 +366,21 @@ enum vm_stop_reason vm_run(struct vm *vm, int *code)
 	}
 
 out:
+	/* A vCPU blocked writing console output must give up when kicked. */
+	console_abort_writes();
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
+	/*
+	 * A vCPU blocked outside KVM_RUN (console output to a reader that does
+	 * not read) may have taken its kick just before it blocked, and others
+	 * may wait for the lock it holds: until all are joined, kick every one
+	 * still running again every 100 ms.
+	 */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		while (!vcpu_join(&vm->vcpus[i], VM_REKICK_NS))
+			for (unsigned j = i; j < vm->nr_vcpus; j++)
+				vcpu_kick(&vm->vcpus[j]);
+	}
 	if (m.sig_fd >= 0) {
 		ev_del(&vm->ev, m.sig_fd);
 		close(m.sig_fd);

@@ -8,10 +8,12 @@
  *                input, signals (signalfd), the timeout (timerfd), and the
  *                stop eventfd; on stop it kicks the vCPUs and joins them.
  *   vCPU thread  one per vCPU: KVM_RUN, decode the exit, dispatch PIO/MMIO
- *                to the bus. Never blocks on anything but KVM_RUN and a
- *                device's own lock.
- * A vCPU is kicked out of KVM_RUN by setting run->immediate_exit and sending
- * it SIGUSR1 (a no-op handler, so KVM_RUN returns EINTR).
+ *                to the bus. Never blocks on anything but KVM_RUN, a
+ *                device's own lock and console output (back-pressure).
+ * A vCPU is kicked by SIGUSR1, whose handler sets run->immediate_exit on the
+ * vCPU's own thread, so KVM_RUN returns EINTR even if the signal lands just
+ * before it; a blocked console write gives up once the VM is stopping. The
+ * main thread kicks again every 100 ms until every vCPU thread is joined.
  */
 #ifndef VMM_VM_IMPL_H
 #define VMM_VM_IMPL_H
@@ -107,7 +109,9 @@ bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
-void vcpu_join(struct vcpu *vcpu);
+/* Wait up to timeout_ns for the thread to exit. true once it is joined (or
+ * was never started), false on timeout. */
+bool vcpu_join(struct vcpu *vcpu, long timeout_ns);
 void vcpu_destroy(struct vcpu *vcpu);
 /* Stop the VM for a guest fault; the first one is reported on stderr with
  * the vCPU's registers. Call on the vCPU's own thread. */

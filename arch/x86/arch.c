@@ -25,6 +25,79 @@ static const struct {
 	{ X86_KVM_IDENT_MAP, X86_KVM_PRIVATE_SIZE, "KVM TSS/identity map" },
 };
 
+/* Ports of the in-kernel PICs and PIT (arch_vm_init()): KVM handles them
+ * itself, so a device placed there would never see an access. */
+static const struct {
+	uint64_t base, size;
+	const char *what;
+} kernel_ports[] = {
+	{ 0x20, 2, "master 8259 PIC" },	 { 0x40, 4, "i8254 PIT" },
+	{ 0x61, 1, "PIT speaker port" }, { 0xa0, 2, "slave 8259 PIC" },
+	{ 0x4d0, 2, "8259 ELCR" },
+};
+
+/* Interrupt lines of the in-kernel IOAPIC (KVM's default GSI routing);
+ * KVM_IRQ_LINE silently drops a higher one. */
+#define X86_IOAPIC_PINS 24
+
+static int check_device_resources(const struct vm_config *cfg,
+				  struct cfg_error *err)
+{
+	for (unsigned i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		struct dev_resource res[DEV_MAX_RESOURCES];
+		unsigned n = 0;
+
+		if (d->type->resources)
+			n = d->type->resources(d, res, DEV_MAX_RESOURCES);
+		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++) {
+			const struct dev_resource *rr = &res[r];
+
+			if (rr->kind == DEV_RES_IRQ &&
+			    (rr->base == 0 || rr->base == 2)) {
+				cfg_dev_error(err, d, rr->key,
+					      "IRQ %llu belongs to the in-kernel "
+					      "%s",
+					      (unsigned long long)rr->base,
+					      rr->base ? "PIC cascade" : "PIT");
+				return -EINVAL;
+			}
+			if (rr->kind == DEV_RES_IRQ &&
+			    rr->base >= X86_IOAPIC_PINS) {
+				cfg_dev_error(err, d, rr->key,
+					      "IRQ %llu does not exist: the "
+					      "IOAPIC has lines 0 to %u",
+					      (unsigned long long)rr->base,
+					      X86_IOAPIC_PINS - 1);
+				return -EINVAL;
+			}
+			if (rr->kind != DEV_RES_PIO)
+				continue;
+			for (unsigned k = 0; k < ARRAY_SIZE(kernel_ports);
+			     k++) {
+				uint64_t kb = kernel_ports[k].base;
+				uint64_t ks = kernel_ports[k].size;
+
+				if (!ranges_overlap(rr->base, rr->size, kb, ks))
+					continue;
+				cfg_dev_error(
+					err, d, rr->key,
+					"ports 0x%llx-0x%llx overlap the "
+					"%s (0x%llx-0x%llx), which KVM "
+					"emulates in the kernel",
+					(unsigned long long)rr->base,
+					(unsigned long long)(rr->base +
+							     rr->size - 1),
+					kernel_ports[k].what,
+					(unsigned long long)kb,
+					(unsigned long long)(kb + ks - 1));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 {
 	for (unsigned i = 0; i < cfg->nr_mem; i++) {
@@ -65,7 +138,7 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return check_device_resources(cfg, err);
 }
 
 void arch_print_layout(const struct vm_config *cfg, FILE *out)
@@ -87,8 +160,10 @@ static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
 		struct kvm_cpuid2 *c;
 
 		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c)
+		if (!c) {
+			log_err("out of memory for CPUID entries");
 			return -ENOMEM;
+		}
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			xv->cpuid = c;
@@ -102,6 +177,7 @@ static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
 			return ret;
 		}
 	}
+	log_err("KVM_GET_SUPPORTED_CPUID: more than 1024 entries");
 	return -E2BIG;
 }
 
@@ -115,8 +191,10 @@ int arch_vm_init(struct vm *vm)
 	int ret;
 
 	xv = calloc(1, sizeof(*xv));
-	if (!xv)
+	if (!xv) {
+		log_err("out of memory for the x86 VM state");
 		return -ENOMEM;
+	}
 	vm->arch = xv;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
 		log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
@@ -168,8 +246,10 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 	int ret = 0;
 
 	c = malloc(size);
-	if (!c)
+	if (!c) {
+		log_err("vcpu%u: out of memory for CPUID", vcpu->id);
 		return -ENOMEM;
+	}
 	memcpy(c, xv->cpuid, size);
 	for (unsigned i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];

@@ -176,3 +176,49 @@ test_stats_printed() {
 	expect_err "vcpu0: [0-9]+ exits"
 	expect_err "io +[0-9]+"
 }
+
+test_irq_and_ports_of_in_kernel_devices_rejected() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg kdev <<EOF2
+[boot]
+image = img
+[memory "ram"]
+base = 0
+size = 32M
+[device "com1"]
+type = uart8250
+irq = 30
+EOF2
+)
+	# KVM_IRQ_LINE drops lines the IOAPIC does not have without an error.
+	vmm check "$c"
+	expect_status 2
+	expect_err "kdev.cfg:8: \[device \"com1\"\] irq: IRQ 30 does not exist"
+	vmm check "$c" --set device.com1.irq=23
+	expect_status 0
+	# The in-kernel PIT and PICs take these ports before the bus sees them.
+	vmm check "$c" --set device.com1.irq=4 --set device.com1.port=0x40
+	expect_status 2
+	expect_err "\[device \"com1\"\] port: ports 0x40-0x47 overlap the i8254 PIT"
+	vmm check "$c" --set device.com1.irq=4 --set device.com1.port=0x4cc
+	expect_status 2
+	expect_err "8259 ELCR"
+	# IRQ 0 and 2 are wired to the PIT and the PIC cascade.
+	vmm check "$c" --set device.com1.irq=0
+	expect_status 2
+	expect_err "irq: IRQ 0 belongs to the in-kernel PIT"
+	vmm check "$c" --set device.com1.irq=2
+	expect_status 2
+	expect_err "PIC cascade"
+}
+
+test_bad_image_leaves_console_log_alone() {
+	printf 'not an image' >"$WORK/junk.img"
+	echo "previous run" >"$WORK/console.log"
+	vmm run "$(std_cfg badimg "image = junk.img")" \
+		--set device.com1.console=file --set device.com1.path=console.log
+	expect_status 2
+	grep -q "previous run" "$WORK/console.log" ||
+		fail "a bad image truncated the console log"
+}

@@ -80,3 +80,44 @@ cmdline = run=1500")" --set vm.unhandled-io=fault
 	[ "$(grep -ciE 'sensor' "$OUT")" -ge 3 ] || fail "sensor task ran < 3 times"
 	[ "$(grep -ciE 'control' "$OUT")" -ge 2 ] || fail "control task ran < 2 times"
 }
+
+test_console_reader_gone_is_survived() {
+	need_guest hello-mb.elf
+	local c
+	c=$(std_cfg epipe "image = $GUESTS/hello-mb.elf
+cmdline = exit=5")
+	# stdout is a pipe whose only reader has gone: writes fail with EPIPE
+	# (and SIGPIPE, which must not kill the VMM).
+	mkfifo "$WORK/fifo"
+	exec 3<>"$WORK/fifo"
+	exec 4>"$WORK/fifo"
+	exec 3<&-
+	OUT=/dev/null
+	ERR="$WORK/epipe.err"
+	STATUS=0
+	timeout -k 5 60 "$VMM" run "$c" </dev/null >&4 2>"$ERR" || STATUS=$?
+	exec 4>&-
+	expect_status 11
+	expect_err "output failed: Broken pipe"
+}
+
+test_closed_stdio_fds() {
+	need_guest hello-mb.elf
+	local c
+	c=$(std_cfg closed "image = $GUESTS/hello-mb.elf
+cmdline = exit=5")
+	# A closed stdin must mean "no console input", not an fd of the VMM's
+	# own (the epoll fd) read as input.
+	OUT="$WORK/closed.out"
+	ERR="$WORK/closed.err"
+	STATUS=0
+	timeout -k 5 60 "$VMM" run "$c" <&- >"$OUT" 2>"$ERR" || STATUS=$?
+	expect_status 11
+	expect_no_err "error"
+	expect_first_line "Hello from the vmm test guest"
+	# A closed stdout: output is dropped, not written into a VMM fd.
+	STATUS=0
+	timeout -k 5 60 "$VMM" run "$c" </dev/null >&- 2>"$ERR" || STATUS=$?
+	expect_status 11
+	expect_no_err "error"
+}

@@ -83,3 +83,27 @@ cmdline = fault=hang")
 	expect_status 12
 	expect_err "signal"
 }
+
+test_timeout_with_stalled_console_reader() {
+	need_guest hello-mb.elf
+	local c
+	c=$(std_cfg stall "image = $GUESTS/hello-mb.elf
+cmdline = fault=hang")
+	# stdout is a full pipe whose reader never reads: the vCPU blocks in
+	# its first console write. The timeout must still stop the VMM.
+	mkfifo "$WORK/fifo"
+	exec 3<>"$WORK/fifo"
+	dd if=/dev/zero of="$WORK/fifo" bs=4096 count=1024 oflag=nonblock \
+		2>/dev/null || :
+	OUT=/dev/null
+	ERR="$WORK/stall.err"
+	STATUS=0
+	timeout -k 2 20 "$VMM" run "$c" --timeout 2s </dev/null \
+		>"$WORK/fifo" 2>"$ERR" || STATUS=$?
+	exec 3<&-
+	if [ "$STATUS" -eq 124 ] || [ "$STATUS" -eq 137 ]; then
+		fail "vmm hung on its blocked console output (status $STATUS)"
+	fi
+	expect_status 10
+	expect_err "timeout"
+}

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,4 +282,100 @@ Test(console, closed_stdin_means_no_input)
 	cr_assert_eq(c.in_fd, -1);
 	cr_assert_eq(c.out_fd, STDOUT_FILENO);
 	console_close(&c);
+}
+
+/* ---- a writer blocked on a reader that never reads ---- */
+
+struct blocked_writer {
+	struct console *c;
+	pthread_t thread;
+	volatile int done;
+};
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *write_one(void *opaque)
+{
+	struct blocked_writer *bw = opaque;
+
+	console_write(bw->c, "x", 1);
+	bw->done = 1;
+	return NULL;
+}
+
+/* A console on a FIFO whose pipe is full, and a thread blocked writing to
+ * it. SIGUSR1 interrupts without SA_RESTART, like the vCPU kick. Returns
+ * the read end. */
+static int start_blocked_writer(struct console *c, struct blocked_writer *bw)
+{
+	struct sigaction sa = { .sa_handler = noop_handler };
+	char fill[4096] = { 0 };
+	int r, fl;
+
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(mkfifo(path_b, 0600), 0);
+	r = open(path_b, O_RDONLY | O_NONBLOCK);
+	cr_assert_geq(r, 0);
+	cr_assert_eq(console_open(c, CONSOLE_FILE, path_b, NULL), 0);
+	fl = fcntl(c->out_fd, F_GETFL);
+	cr_assert_eq(fcntl(c->out_fd, F_SETFL, fl | O_NONBLOCK), 0);
+	while (write(c->out_fd, fill, sizeof(fill)) > 0)
+		;
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(fcntl(c->out_fd, F_SETFL, fl), 0);
+	bw->c = c;
+	bw->done = 0;
+	cr_assert_eq(pthread_create(&bw->thread, NULL, write_one, bw), 0);
+	usleep(100 * 1000);
+	cr_assert_eq(bw->done, 0, "the write should block on the full pipe");
+	return r;
+}
+
+/* Kick the writer every 10 ms, as vcpu_join() does, for up to `ms`. */
+static bool kick_until_done(struct blocked_writer *bw, unsigned ms)
+{
+	for (unsigned i = 0; i < ms / 10 && !bw->done; i++) {
+		pthread_kill(bw->thread, SIGUSR1);
+		usleep(10 * 1000);
+	}
+	return bw->done;
+}
+
+Test(console, interrupted_write_is_retried)
+{
+	struct blocked_writer bw;
+	struct console c;
+	char buf[4096];
+	int r;
+
+	r = start_blocked_writer(&c, &bw);
+	cr_assert_not(kick_until_done(&bw, 200),
+		      "a signal alone must not drop output");
+	while (read(r, buf, sizeof(buf)) > 0)
+		;
+	cr_assert(kick_until_done(&bw, 2000), "the write did not complete");
+	pthread_join(bw.thread, NULL);
+	cr_assert_geq(c.out_fd, 0, "output still on");
+	console_close(&c);
+	close(r);
+}
+
+Test(console, aborted_write_gives_up_when_interrupted)
+{
+	struct blocked_writer bw;
+	struct console c;
+	int r;
+
+	r = start_blocked_writer(&c, &bw);
+	/* Regression: the writer retried EINTR forever, so a stuck reader
+	 * kept the vCPU thread, and vm_run(), from ever returning. */
+	console_abort_writes();
+	cr_assert(kick_until_done(&bw, 2000),
+		  "the blocked write ignored console_abort_writes()");
+	pthread_join(bw.thread, NULL);
+	console_close(&c);
+	close(r);
 }
