@@ -21,32 +21,40 @@ static int fault(const struct exit_ctx *c, const char *fmt, ...)
 
 int exit_decode_pio(const struct exit_ctx *c)
 {
+	/*
+	 * Snapshot the exit once: the run page is shared memory, and the data
+	 * an IN writes must never be able to change the loop's own bounds,
+	 * so every field is validated and then used only from these copies.
+	 */
 	const struct kvm_run *run = c->run;
-	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
-	unsigned size = run->io.size;
-	uint64_t bytes = (uint64_t)size * run->io.count;
+	const bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	const unsigned size = run->io.size;
+	const uint16_t port = run->io.port;
+	const uint32_t count = run->io.count;
+	const uint64_t offset = run->io.data_offset;
+	const uint64_t bytes = (uint64_t)size * count;
 	uint8_t *data;
 
-	if ((size != 1 && size != 2 && size != 4) || !run->io.count ||
-	    run->io.data_offset > c->run_size ||
-	    bytes > c->run_size - run->io.data_offset)
+	/* The data buffer lies after struct kvm_run (KVM puts it on the page
+	 * after it) and inside the mapping. */
+	if ((size != 1 && size != 2 && size != 4) || !count ||
+	    offset < sizeof(struct kvm_run) || offset > c->run_size ||
+	    bytes > c->run_size - offset)
 		return fault(c, "malformed PIO exit (port 0x%x size %u count %u "
 				"offset 0x%llx)",
-			     run->io.port, size, run->io.count,
-			     (unsigned long long)run->io.data_offset);
-	data = (uint8_t *)c->run + run->io.data_offset;
-	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-		enum bus_status st = bus_access(c->pio, run->io.port, data,
-						size, is_write);
+			     port, size, count, (unsigned long long)offset);
+	data = (uint8_t *)c->run + offset;
+	for (uint32_t i = 0; i < count; i++, data += size) {
+		enum bus_status st = bus_access(c->pio, port, data, size,
+						is_write);
 
 		if (st == BUS_OK)
 			continue;
 		if (st == BUS_FAULT)
 			return fault(c, "illegal PIO %s at port 0x%x",
-				     is_write ? "write" : "read",
-				     run->io.port);
-		if (!c->unhandled(c->opaque, "PIO", run->io.port, size,
-				  is_write, data))
+				     is_write ? "write" : "read", port);
+		if (!c->unhandled(c->opaque, "PIO", port, size, is_write,
+				  data))
 			return 1;
 	}
 	return 0;

@@ -479,7 +479,9 @@ int multiboot2_load(struct boot_ctx *b, const struct vm_config *cfg,
 				      : req.k.load_addr;
 		rip = req.entry_addr;
 	} else if (elf_is_elf(data, size)) {
+		unsigned first_seg = b->nr_res;
 		struct elf_info info;
+		bool inside = false;
 
 		ret = x86_mb_load_elf(b, path, data, size, &info);
 		if (ret)
@@ -488,13 +490,21 @@ int multiboot2_load(struct boot_ctx *b, const struct vm_config *cfg,
 		image_end = info.end;
 		rip = info.entry_paddr;
 		if (req.has_entry) {
-			if (req.entry_addr < info.lowest ||
-			    req.entry_addr >= info.end)
+			/* Inside a loaded segment, not merely between the
+			 * lowest and highest: a gap holds nothing (or the
+			 * boot info). The segments are the reservations
+			 * x86_mb_load_elf() just made. */
+			for (unsigned i = first_seg; i < b->nr_res; i++)
+				if (req.entry_addr >= b->res[i].gpa &&
+				    req.entry_addr - b->res[i].gpa <
+					    b->res[i].size)
+					inside = true;
+			if (!inside)
 				return boot_fail(
 					b, -ENOEXEC,
 					"%s: entry address tag %#x "
-					"is outside the loaded image "
-					"[%#llx-%#llx)",
+					"is not inside a loaded segment "
+					"of the image [%#llx-%#llx)",
 					path, req.entry_addr,
 					(unsigned long long)info.lowest,
 					(unsigned long long)info.end);

@@ -9,7 +9,9 @@
 
 #include "vmm/exit.h"
 
-#define RUN_SIZE 4096
+/* As KVM lays it out: struct kvm_run, then the PIO data page. */
+#define RUN_SIZE 8192
+#define PIO_OFF	 4096
 
 static union {
 	struct kvm_run run;
@@ -97,21 +99,21 @@ static void set_pio(uint8_t dir, uint8_t size, uint16_t port, uint32_t count,
 
 Test(exit, pio_write_and_read)
 {
-	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 1, 1024);
-	page.bytes[1024] = 'A';
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 1, PIO_OFF);
+	page.bytes[PIO_OFF] = 'A';
 	cr_assert_eq(exit_decode_pio(&ctx), 0);
 	cr_assert_eq(writes, 1);
 	cr_assert_eq(last_byte, 'A');
 
-	set_pio(KVM_EXIT_IO_IN, 1, 0x3fd, 1, 1024);
+	set_pio(KVM_EXIT_IO_IN, 1, 0x3fd, 1, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 0);
-	cr_assert_eq(page.bytes[1024], 0x5a + 5);
+	cr_assert_eq(page.bytes[PIO_OFF], 0x5a + 5);
 }
 
 Test(exit, string_pio_repeats)
 {
-	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 5, 2048);
-	memcpy(&page.bytes[2048], "hello", 5);
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 5, PIO_OFF + 100);
+	memcpy(&page.bytes[PIO_OFF + 100], "hello", 5);
 	cr_assert_eq(exit_decode_pio(&ctx), 0);
 	cr_assert_eq(writes, 5);
 	cr_assert_eq(last_byte, 'o');
@@ -126,7 +128,7 @@ Test(exit, pio_buffer_outside_run_page)
 
 	/* count * size overflows past the page */
 	faults = 0;
-	set_pio(KVM_EXIT_IO_OUT, 4, 0x3f8, 0x40000000, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 4, 0x3f8, 0x40000000, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 1);
 	cr_assert_eq(faults, 1);
 	cr_assert_eq(writes, 0);
@@ -137,13 +139,45 @@ Test(exit, pio_buffer_outside_run_page)
 	cr_assert_eq(faults, 1);
 }
 
+/* Found by fuzz_exit: an IN whose buffer overlapped struct kvm_run could
+ * overwrite io.count while the loop was reading it. */
+Test(exit, pio_buffer_inside_run_header_refused)
+{
+	set_pio(KVM_EXIT_IO_IN, 4, 0x600, 244, 0);
+	cr_assert_eq(exit_decode_pio(&ctx), 1);
+	cr_assert(strstr(fault_msg, "malformed PIO exit"));
+	set_pio(KVM_EXIT_IO_IN, 1, 0x3f8, 1, sizeof(struct kvm_run) - 1);
+	cr_assert_eq(exit_decode_pio(&ctx), 1);
+	set_pio(KVM_EXIT_IO_IN, 1, 0x3f8, 1, sizeof(struct kvm_run));
+	cr_assert_eq(exit_decode_pio(&ctx), 0);
+}
+
+/* The loop uses the values checked before it, even if a handler changes
+ * the run page while it runs. */
+static enum bus_status clobber(void *opaque, uint64_t off, uint8_t *data,
+			       unsigned size, bool is_write)
+{
+	page.run.io.count = 0x7fffffff;
+	page.run.io.port = 0x3f8;
+	writes++;
+	return BUS_OK;
+}
+
+Test(exit, pio_fields_read_once)
+{
+	cr_assert_eq(bus_register(&pio, 0x700, 1, clobber, NULL, "clob"), 0);
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x700, 3, PIO_OFF);
+	cr_assert_eq(exit_decode_pio(&ctx), 0);
+	cr_assert_eq(writes, 3);
+}
+
 Test(exit, pio_bad_size_and_zero_count)
 {
-	set_pio(KVM_EXIT_IO_OUT, 3, 0x3f8, 1, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 3, 0x3f8, 1, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 1);
-	set_pio(KVM_EXIT_IO_OUT, 8, 0x3f8, 1, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 8, 0x3f8, 1, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 1);
-	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 0, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x3f8, 0, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 1);
 	cr_assert_eq(faults, 3);
 	cr_assert_eq(writes, 0);
@@ -151,7 +185,7 @@ Test(exit, pio_bad_size_and_zero_count)
 
 Test(exit, pio_unhandled_policy_decides)
 {
-	set_pio(KVM_EXIT_IO_OUT, 1, 0x80, 3, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x80, 3, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 0);
 	cr_assert_eq(unhandled, 3, "each repetition is reported");
 	unhandled = 0;
@@ -162,7 +196,7 @@ Test(exit, pio_unhandled_policy_decides)
 
 Test(exit, pio_device_fault)
 {
-	set_pio(KVM_EXIT_IO_OUT, 1, 0x500, 1, 1024);
+	set_pio(KVM_EXIT_IO_OUT, 1, 0x500, 1, PIO_OFF);
 	cr_assert_eq(exit_decode_pio(&ctx), 1);
 	cr_assert(strstr(fault_msg, "illegal PIO write at port 0x500"));
 }

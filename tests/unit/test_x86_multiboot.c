@@ -592,8 +592,8 @@ Test(multiboot2, entry_tag_outside_image)
 	mb2b_tag(&h, 3, 0, e, 1);
 	mb2b_finish(&h, false);
 	assert_err(mb2(), -ENOEXEC,
-		   "entry address tag 0x900000 is outside the "
-		   "loaded image [0x100000-0x103000)");
+		   "entry address tag 0x900000 is not inside a "
+		   "loaded segment of the image [0x100000-0x103000)");
 }
 
 /* Flat kernel with a Multiboot 2 header at offset 8 plus address and entry

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the binary seed corpora of the fuzz targets (tests/fuzz/corpus/
+ * fuzz_{elf,multiboot,exit,uart}/): tiny valid inputs, built with the
+ * unit tests' image builder, that take each target past its first checks.
+ *
+ *   build-fuzz/tests/fuzz/fuzz_mkseeds tests/fuzz/corpus
+ *
+ * The formats of the multiboot, exit and uart inputs are described at the
+ * top of their fuzz_*.c.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tests/unit/imgbuild.h"
+
+static const char *out_dir;
+
+static void put(const char *target, const char *name, const void *prefix,
+		size_t plen, const void *data, size_t size)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", out_dir, target);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", out_dir, target, name);
+	f = fopen(path, "wb");
+	if (!f || (plen && fwrite(prefix, 1, plen, f) != plen) ||
+	    (size && fwrite(data, 1, size, f) != size) || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* ---- fuzz_elf ---- */
+
+static void seeds_elf(struct img *im)
+{
+	struct tseg one[] = {
+		{ .paddr = 0x100000, .filesz = 64, .memsz = 128 }
+	};
+	struct tseg two[] = {
+		{ .paddr = 0x100000, .filesz = 32, .fill = 1 },
+		{ .paddr = 0x200000, .filesz = 16, .memsz = 4096, .fill = 9 }
+	};
+	struct tseg high[] = { { .paddr = 0x100000,
+				 .vaddr = 0xffffffff80100000ULL,
+				 .filesz = 48 } };
+	struct tseg note[] = { { .type = PT_NOTE, .paddr = 0, .filesz = 8 },
+			       { .paddr = 0x180000, .filesz = 24 } };
+
+	img_elf(im, 64, EM_X86_64, ET_EXEC, 0x100000, one, 1);
+	put("fuzz_elf", "elf64-one", NULL, 0, im->data, im->size);
+	img_elf(im, 32, EM_386, ET_EXEC, 0x100010, two, 2);
+	put("fuzz_elf", "elf32-two", NULL, 0, im->data, im->size);
+	img_elf(im, 64, EM_X86_64, ET_EXEC, 0xffffffff80100004ULL, high, 1);
+	put("fuzz_elf", "elf64-higher-half", NULL, 0, im->data, im->size);
+	struct tseg many[33];
+
+	/* 32 PT_LOADs (the limit) and a PT_NOTE one type byte from 33 */
+	for (unsigned i = 0; i < 33; i++)
+		many[i] = (struct tseg){ .type = i == 32 ? PT_NOTE : 0,
+					 .paddr = 0x100000 + 0x1000 * i,
+					 .filesz = 8,
+					 .memsz = 16,
+					 .fill = (uint8_t)i };
+	img_elf(im, 64, EM_X86_64, ET_EXEC, 0x100000, many, 33);
+	put("fuzz_elf", "elf64-32-loads", NULL, 0, im->data, im->size);
+	img_elf(im, 64, EM_AARCH64, ET_EXEC, 0x180000, note, 2);
+	im->data[EI_PAD] = 1; /* fuzz_elf: any machine */
+	put("fuzz_elf", "elf64-aarch64-note", NULL, 0, im->data, im->size);
+}
+
+/* ---- fuzz_multiboot: selector byte + image ---- */
+
+enum { SEL_AUTO, SEL_MB1, SEL_MB2, SEL_ELF };
+#define SEL(fmt, mods, layout, nocmd) \
+	((uint8_t)((fmt) | (mods) << 2 | (layout) << 4 | (nocmd) << 6))
+
+static void mb(const char *name, uint8_t sel, const struct img *im)
+{
+	put("fuzz_multiboot", name, &sel, 1, im->data, im->size);
+}
+
+static void seeds_multiboot(struct img *im)
+{
+	struct tseg seg[] = {
+		{ .paddr = 0x100000, .filesz = 256, .memsz = 512 }
+	};
+	struct tseg seg2[] = { { .paddr = 0x200000, .filesz = 128 } };
+	struct tseg two_segs[] = {
+		{ .paddr = 0x100000, .filesz = 128 },
+		{ .paddr = 0x180000, .filesz = 64, .memsz = 0x2000 }
+	};
+	struct mb2b h;
+	uint64_t off;
+
+	/* Multiboot 1 ELF32: the header at the start of the segment. */
+	img_elf(im, 32, EM_386, ET_EXEC, 0x100000, seg, 1);
+	off = img_seg_off(im, 32, 0);
+	img_mb1(im, off, 0x3, 0, 0, 0, 0, 0);
+	mb("mb1-elf32", SEL(SEL_AUTO, 0, 0, 0), im);
+	mb("mb1-elf32-mods-low", SEL(SEL_MB1, 2, 1, 0), im);
+
+	/* Multiboot 1 a.out kludge: loaded from the header, bss after. */
+	memset(im->data, 0x90, 256);
+	im->size = 256;
+	img_mb1(im, 16, 0x10003, 0x100010, 0x100000, 0, 0x102000, 0x100040);
+	mb("mb1-kludge", SEL(SEL_MB1, 1, 0, 0), im);
+	mb("mb1-kludge-rom", SEL(SEL_AUTO, 2, 2, 1), im);
+
+	/* Multiboot 2 with address and entry tags. */
+	memset(im->data, 0x90, 512);
+	im->size = 512;
+	mb2b_start(&h, im, 0, 0);
+	mb2b_tag(&h, 1, 0, (const uint32_t[]){ 1, 3, 4, 6 }, 4);
+	mb2b_tag(&h, 2, 0,
+		 (const uint32_t[]){ 0x100000, 0x100000, 0, 0x104000 }, 4);
+	mb2b_tag(&h, 3, 0, (const uint32_t[]){ 0x100100 }, 1);
+	mb2b_tag(&h, 4, 1, (const uint32_t[]){ 1 }, 1);
+	mb2b_tag(&h, 6, 0, NULL, 0);
+	mb2b_finish(&h, false);
+	mb("mb2-kludge", SEL(SEL_MB2, 1, 0, 0), im);
+	mb("mb2-kludge-high", SEL(SEL_AUTO, 2, 3, 0), im);
+
+	/* Multiboot 2 ELF64 with an entry tag. */
+	img_elf(im, 64, EM_X86_64, ET_EXEC, 0x200000, seg2, 1);
+	off = img_seg_off(im, 64, 0);
+	mb2b_start(&h, im, off, 0);
+	mb2b_tag(&h, 3, 0, (const uint32_t[]){ 0x200020 }, 1);
+	mb2b_tag(&h, 10, 1, (const uint32_t[]){ 0x1000, 0x10000, 4096, 0 }, 4);
+	mb2b_finish(&h, false);
+	mb("mb2-elf64", SEL(SEL_MB2, 0, 0, 0), im);
+	mb("mb2-elf64-mods", SEL(SEL_AUTO, 2, 1, 1), im);
+
+	/* Multiboot 2 ELF32 with two segments and an entry tag. */
+	img_elf(im, 32, EM_386, ET_EXEC, 0x100000, two_segs, 2);
+	off = img_seg_off(im, 32, 0);
+	mb2b_start(&h, im, off, 0);
+	mb2b_tag(&h, 3, 0, (const uint32_t[]){ 0x100040 }, 1);
+	mb2b_finish(&h, false);
+	mb("mb2-elf32-two", SEL(SEL_MB2, 1, 2, 0), im);
+
+	/* Plain ELF64 (long mode). */
+	img_elf(im, 64, EM_X86_64, ET_EXEC, 0x200000, seg2, 1);
+	mb("elf64", SEL(SEL_ELF, 0, 3, 0), im);
+}
+
+/* ---- fuzz_exit ---- */
+
+static void ex(const char *name, uint8_t flags, const void *u, size_t ulen,
+	       const void *d, size_t dlen)
+{
+	uint8_t buf[64] = { flags, 0, 0 };
+
+	memcpy(buf + 3, u, ulen);
+	memcpy(buf + 3 + 24, d, dlen);
+	put("fuzz_exit", name, NULL, 0, buf, 3 + 24 + dlen);
+}
+
+static void seeds_exit(void)
+{
+	struct kvm_run r;
+
+	memset(&r, 0, sizeof(r));
+	r.io.direction = KVM_EXIT_IO_OUT;
+	r.io.size = 1;
+	r.io.port = 0x3f8;
+	r.io.count = 1;
+	r.io.data_offset = 4096;
+	ex("pio-out", 2 << 2, &r.io, 24, "A", 1);
+	r.io.direction = KVM_EXIT_IO_IN;
+	r.io.size = 2;
+	r.io.count = 8;
+	ex("pio-ins", 2 << 2 | 2, &r.io, 24, "", 0);
+	r.io.port = 0x600;
+	r.io.size = 4;
+	r.io.count = 3;
+	r.io.data_offset = 4096 - 12;
+	ex("pio-unhandled-end", 1 << 2 | 2, &r.io, 24, "abcdefghijkl", 12);
+	r.io.port = 0x500;
+	r.io.size = 1;
+	r.io.count = 1;
+	ex("pio-fault", 1 << 2, &r.io, 24, "x", 1);
+
+	memset(&r, 0, sizeof(r));
+	r.mmio.phys_addr = 0xd0000ff8;
+	r.mmio.len = 8;
+	r.mmio.is_write = 1;
+	memcpy(r.mmio.data, "12345678", 8);
+	ex("mmio-write", 1, &r.mmio, 24, "", 0);
+	r.mmio.phys_addr = 0xfffffffffffffff8ULL;
+	r.mmio.is_write = 0;
+	ex("mmio-read-top", 1, &r.mmio, 24, "", 0);
+	r.mmio.phys_addr = 0xd0001000;
+	r.mmio.len = 1;
+	ex("mmio-fault", 1, &r.mmio, 24, "", 0);
+}
+
+/* ---- fuzz_uart: setup byte + program ---- */
+
+#define RD(reg, sz) (uint8_t)(((sz) << 4) | ((reg) + 4))
+#define WR(reg, sz) (uint8_t)(0x40 | ((sz) << 4) | ((reg) + 4))
+#define IN(n)	    (uint8_t)(0x80 | ((n)-1))
+#define OTHER(k)    (uint8_t)(0xc0 | (k))
+
+static void seeds_uart(void)
+{
+	static const uint8_t init[] = {
+		0,		/* setup: FIFO input, irq 4, 0x3f8 */
+		WR(3, 0), 0x80, /* LCR: DLAB */
+		WR(0, 0), 0x01, /* DLL */
+		WR(1, 0), 0x00, /* DLM */
+		WR(3, 0), 0x03, /* LCR: 8N1 */
+		WR(2, 0), 0xc7, /* FCR: FIFO on, clear, trigger 14 */
+		WR(4, 0), 0x0b, /* MCR: DTR RTS OUT2 */
+		WR(1, 0), 0x03, /* IER: RX, THRE */
+		WR(0, 0), 'H',	/* THR */
+		RD(2, 0),	/* IIR */
+		IN(3),	  'a',	    'b',      'c', /* host input */
+		RD(2, 0), RD(5, 0),		   /* IIR, LSR */
+		RD(0, 0), RD(0, 0), RD(0, 0), RD(0, 0),
+		WR(4, 0), 0x1b, /* MCR: loopback */
+		WR(0, 0), 'x',	    RD(5, 0), RD(0, 0),
+		RD(6, 0), OTHER(3), /* 512 bytes of input */
+		RD(0, 2), RD(0, 3), /* wide reads of RBR.. */
+		OTHER(0),	    /* reset */
+		OTHER(1),	    /* EOF */
+	};
+	static const uint8_t wide[] = {
+		6, /* setup: irq 70, top port */
+		WR(0, 2),  0x80, 0x01, 0x00,	 0x03, /* LCR DLAB..: 32-bit */
+		WR(4, 0),  0x08,		       /* MCR: OUT2 */
+		WR(1, 0),  0x0f,		       /* IER: all */
+		IN(2),	   'h',	 'i',  RD(0, 3),       /* 8-byte read */
+		WR(6, 1),  0x55, 0xaa,		       /* past the last port */
+		RD(-4, 3), /* below the first port */
+	};
+	static const uint8_t quiet[] = {
+		1, WR(0, 0), 'q', WR(7, 0), 0x42, RD(7, 0), OTHER(2),
+	};
+
+	static const uint8_t file_in[] = {
+		8 | 16,		/* setup: 5000 bytes of input from a file */
+		WR(2, 0), 0xc1, /* FCR: FIFO on, trigger 14 */
+		WR(1, 0), 0x05, /* IER: RX, line status */
+		WR(4, 0), 0x08, /* MCR: OUT2 */
+		RD(2, 0), RD(0, 3), RD(0, 3), RD(5, 0),
+		RD(2, 0), WR(2, 0), 0x00, /* FIFO off */
+		RD(0, 0), RD(5, 0), OTHER(0), RD(0, 2),
+	};
+
+	put("fuzz_uart", "file-input", NULL, 0, file_in, sizeof(file_in));
+	put("fuzz_uart", "init-io-loopback", NULL, 0, init, sizeof(init));
+	put("fuzz_uart", "wide-top-irq70", NULL, 0, wide, sizeof(wide));
+	put("fuzz_uart", "console-none", NULL, 0, quiet, sizeof(quiet));
+}
+
+int main(int argc, char **argv)
+{
+	struct img *im;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	out_dir = argv[1];
+	if (mkdir(out_dir, 0755) && errno != EEXIST) {
+		perror(out_dir);
+		return 1;
+	}
+	im = img_new();
+	seeds_elf(im);
+	seeds_multiboot(im);
+	seeds_exit();
+	seeds_uart();
+	free(im);
+	return 0;
+}
