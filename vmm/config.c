@@ -84,9 +84,9 @@ struct parser {
 };
 
 static const char *const io_policy_names[] = { "ignore", "log", "fault", NULL };
-static const char *const boot_format_names[] = { "auto",      "elf",
-						 "multiboot", "multiboot2",
-						 "raw",	      NULL };
+static const char *const boot_format_names[] = {
+	"auto", "elf", "multiboot", "multiboot2", "raw", "linux", "pvh", NULL
+};
 static const char *const cpu_mode_names[] = { "default", "real", "protected",
 					      "long", NULL };
 
@@ -1174,11 +1174,12 @@ enum {
 	BOOT_LOAD_ADDRESS,
 	BOOT_ENTRY,
 	BOOT_MODE,
+	BOOT_INITRD,
 	BOOT_NKEYS
 };
 static const char *const boot_keys[] = { "format", "image",	   "cmdline",
 					 "module", "load-address", "entry",
-					 "mode" };
+					 "mode",   "initrd" };
 static const bool boot_cont_ok[BOOT_NKEYS] = {
 	[BOOT_CMDLINE] = true, [BOOT_MODULE] = true
 };
@@ -1264,11 +1265,35 @@ static int interp_boot(struct parser *p, const struct section *s)
 		return perr(p, &slot[BOOT_MODULE]->loc, s->display, "module",
 			    "too many modules (%u, at most %u)", nmod,
 			    CFG_MAX_MODULES);
-	if (nmod &&
-	    (b->format == BOOT_FORMAT_ELF || b->format == BOOT_FORMAT_RAW))
+	if (nmod && b->format != BOOT_FORMAT_AUTO &&
+	    b->format != BOOT_FORMAT_MULTIBOOT &&
+	    b->format != BOOT_FORMAT_MULTIBOOT2)
 		return perr(p, &slot[BOOT_MODULE]->loc, s->display, "module",
 			    "modules need a multiboot format (format is %s)",
 			    boot_format_name(b->format));
+
+	e = slot[BOOT_INITRD];
+	if (e) {
+		if (b->format != BOOT_FORMAT_AUTO &&
+		    b->format != BOOT_FORMAT_LINUX &&
+		    b->format != BOOT_FORMAT_PVH)
+			return perr(p, &e->loc, s->display, e->key,
+				    "an initrd needs format = linux or pvh "
+				    "(format is %s)",
+				    boot_format_name(b->format));
+		if (nmod)
+			return perr(p, &e->loc, s->display, e->key,
+				    "initrd and module exclude each other "
+				    "(Linux/PVH take an initrd, Multiboot "
+				    "takes modules)");
+		ret = val_path(p, s, e, e->value, &b->initrd);
+		if (ret)
+			return ret;
+		ret = check_input_file(p, s, e, b->initrd, &st);
+		if (ret)
+			return ret;
+		b->initrd_loc = e->loc;
+	}
 	if (nmod) {
 		b->modules = calloc(nmod, sizeof(*b->modules));
 		if (!b->modules)
@@ -1851,6 +1876,7 @@ void config_free(struct vm_config *cfg)
 		free(cfg->boot.modules[i].cmdline);
 	}
 	free(cfg->boot.modules);
+	free(cfg->boot.initrd);
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		struct cfg_device *d = &cfg->devices[i];
 
@@ -1987,6 +2013,8 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	for (unsigned i = 0; i < b->nr_modules; i++)
 		fprintf(out, "  module        %s  (\"%s\")\n",
 			b->modules[i].path, b->modules[i].cmdline);
+	if (b->initrd)
+		fprintf(out, "  initrd        %s\n", b->initrd);
 	if (b->format == BOOT_FORMAT_RAW) {
 		fprintf(out, "  load-address  0x%llx\n",
 			(unsigned long long)b->load_address);

@@ -6,7 +6,7 @@
  *   [vm]                 name, vcpus, unhandled-io, timeout
  *   [memory "NAME"]      base, size, file, readonly      (one per region)
  *   [boot]               format, image, cmdline, module (repeatable),
- *                        load-address, entry, mode
+ *                        initrd, load-address, entry, mode
  *   [device "NAME"]      type = <device type>, then that type's keys
  *
  * Loading is two-phase: every (section, key, value, file, line) is collected
@@ -50,6 +50,8 @@ enum boot_format {
 	BOOT_FORMAT_MULTIBOOT,	/* Multiboot 1 (ELF32/ELF64 or a.out kludge) */
 	BOOT_FORMAT_MULTIBOOT2, /* Multiboot 2 */
 	BOOT_FORMAT_RAW,	/* flat binary at load-address */
+	BOOT_FORMAT_LINUX,	/* Linux boot protocol: bzImage or vmlinux */
+	BOOT_FORMAT_PVH,	/* ELF with a Xen PVH entry note */
 };
 
 enum cpu_mode {
@@ -80,6 +82,8 @@ struct cfg_boot {
 	char *cmdline; /* "" if unset */
 	struct cfg_module *modules;
 	unsigned nr_modules;
+	char *initrd; /* resolved path or NULL (linux, pvh, auto formats) */
+	struct cfg_loc initrd_loc;
 	bool has_load_address;
 	uint64_t load_address; /* raw: where the image goes (required) */
 	bool has_entry;

@@ -385,7 +385,7 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:6: [boot] kernel: ",
 	  "unknown key (valid keys: format, image, cmdline, module, "
-	  "load-address, entry, mode)" },
+	  "load-address, entry, mode, initrd)" },
 	{ "no boot section",
 	  RAM,
 	  { 0 },
@@ -416,7 +416,17 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:6: [boot] format: ",
 	  "bad value 'bzimage' (expected one of: auto, elf, multiboot, "
-	  "multiboot2, raw)" },
+	  "multiboot2, raw, linux, pvh)" },
+	{ "initrd with multiboot",
+	  RAM "[boot]\nimage = img.elf\nformat = multiboot\ninitrd = img.elf\n",
+	  { 0 },
+	  "t.cfg:7: [boot] initrd: ",
+	  "an initrd needs format = linux or pvh (format is multiboot)" },
+	{ "initrd missing",
+	  RAM "[boot]\nimage = img.elf\nformat = linux\ninitrd = nope.img\n",
+	  { 0 },
+	  "t.cfg:7: [boot] initrd: ",
+	  "nope.img" },
 	{ "raw without mode",
 	  RAM
 	  "[boot]\nimage = img.elf\nformat = raw\nload-address = 0x100000\n",
