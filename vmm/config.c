@@ -958,9 +958,20 @@ static char *default_vm_name(struct parser *p, const char *path)
 	return name;
 }
 
-enum { VM_NAME, VM_VCPUS, VM_UNHANDLED_IO, VM_TIMEOUT, VM_NKEYS };
-static const char *const vm_keys[] = { "name", "vcpus", "unhandled-io",
-				       "timeout" };
+enum {
+	VM_NAME,
+	VM_VCPUS,
+	VM_UNHANDLED_IO,
+	VM_TIMEOUT,
+	VM_ON_REBOOT,
+	VM_TRIPLE_FAULT,
+	VM_NKEYS
+};
+static const char *const vm_keys[] = { "name",	    "vcpus",
+				       "unhandled-io", "timeout",
+				       "on-reboot",    "triple-fault" };
+static const char *const on_reboot_names[] = { "exit", "restart", NULL };
+static const char *const triple_fault_names[] = { "fault", "reset", NULL };
 
 static int interp_vm(struct parser *p, const struct section *s)
 {
@@ -1025,6 +1036,23 @@ static int interp_vm(struct parser *p, const struct section *s)
 				    "with an optional unit ms, s or m; 0: no "
 				    "timeout)",
 				    e->value);
+	}
+
+	cfg->reboot_restarts = false;
+	e = slot[VM_ON_REBOOT];
+	if (e) {
+		ret = val_enum(p, s, e, on_reboot_names, &idx);
+		if (ret)
+			return ret;
+		cfg->reboot_restarts = idx == 1;
+	}
+	cfg->triple_fault_resets = false;
+	e = slot[VM_TRIPLE_FAULT];
+	if (e) {
+		ret = val_enum(p, s, e, triple_fault_names, &idx);
+		if (ret)
+			return ret;
+		cfg->triple_fault_resets = idx == 1;
 	}
 	return 0;
 }
@@ -1978,6 +2006,10 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	fprintf(out, "  name          %s\n", cfg->name);
 	fprintf(out, "  vcpus         %u\n", cfg->vcpus);
 	fprintf(out, "  unhandled-io  %s\n", io_policy_name(cfg->unhandled_io));
+	fprintf(out, "  on-reboot     %s\n",
+		cfg->reboot_restarts ? "restart" : "exit");
+	fprintf(out, "  triple-fault  %s\n",
+		cfg->triple_fault_resets ? "reset" : "fault");
 	if (cfg->timeout_ms)
 		fprintf(out, "  timeout       %llu ms\n",
 			(unsigned long long)cfg->timeout_ms);

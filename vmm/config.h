@@ -3,7 +3,8 @@
  * guest.cfg: the one file that describes a guest. INI syntax parsed with
  * libinih; sections:
  *
- *   [vm]                 name, vcpus, unhandled-io, timeout
+ *   [vm]                 name, vcpus, unhandled-io, timeout, on-reboot,
+ *                        triple-fault
  *   [memory "NAME"]      base, size, file, readonly      (one per region)
  *   [boot]               format, image, cmdline, module (repeatable),
  *                        initrd, load-address, entry, mode
@@ -117,6 +118,8 @@ struct vm_config {
 	unsigned vcpus; /* 1..VMM_MAX_VCPUS, default 1 */
 	enum io_policy unhandled_io; /* default IO_POLICY_LOG */
 	uint64_t timeout_ms;	     /* 0: none */
+	bool reboot_restarts;	     /* [vm] on-reboot = restart (default exit) */
+	bool triple_fault_resets;    /* [vm] triple-fault = reset (default fault) */
 
 	struct cfg_memory *mem;
 	unsigned nr_mem;

@@ -56,6 +56,8 @@ static const char run_usage[] =
 	"                               (repeatable; applied in order)\n"
 	"  -t, --timeout DURATION       stop the guest after DURATION (e.g. 10s,\n"
 	"                               500ms; overrides [vm] timeout)\n"
+	"      --on-reboot=restart|exit what a guest reset does (overrides\n"
+	"                               [vm] on-reboot; default exit, status 8)\n"
 	"      --stats                  print per-vCPU exit counters at exit\n"
 	"  -v, --verbose                more messages (repeat for debug)\n"
 	"  -q, --quiet                  errors only\n"
@@ -80,6 +82,7 @@ struct run_opts {
 	const char *config;
 	uint64_t timeout_ms;
 	bool has_timeout;
+	int on_reboot; /* -1: from the config, 0: exit, 1: restart */
 	bool stats;
 	bool quiet;
 	int verbose;
@@ -101,6 +104,7 @@ static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
 		{ "set", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stats", no_argument, NULL, 'S' },
+		{ "on-reboot", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -127,6 +131,20 @@ static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
 						   "--timeout: bad duration '%s'",
 						   optarg);
 			o->has_timeout = true;
+			break;
+		case 'R':
+			if (!is_run)
+				return usage_error(usage, "unknown option %s",
+						   "--on-reboot");
+			if (!strcmp(optarg, "restart"))
+				o->on_reboot = 1;
+			else if (!strcmp(optarg, "exit"))
+				o->on_reboot = 0;
+			else
+				return usage_error(usage,
+						   "--on-reboot: '%s' is not "
+						   "restart or exit",
+						   optarg);
 			break;
 		case 'S':
 			if (!is_run)
@@ -254,12 +272,40 @@ static int exit_code_for(enum vm_stop_reason reason, int code)
 	return VMM_EXIT_HOST;
 }
 
+/* Report how one boot ended. */
+static void report_stop(const struct vm_config *cfg, const struct vm *vm,
+			enum vm_stop_reason reason, int status)
+{
+	switch (reason) {
+	case VM_STOP_POWEROFF:
+	case VM_STOP_DEBUG_EXIT:
+	case VM_STOP_REBOOT:
+		log_info("%s: %s; exit status %d", cfg->name,
+			 vm->stop_detail[0] ? vm->stop_detail :
+					      "guest stopped",
+			 status);
+		break;
+	case VM_STOP_GUEST_FAULT:
+		/* vcpu.c already printed the fault and the registers. */
+		log_err("%s: stopped after a guest fault; exit status %d",
+			cfg->name, status);
+		break;
+	default:
+		log_err("%s: %s; exit status %d", cfg->name,
+			vm->stop_detail[0] ? vm->stop_detail : "stopped",
+			status);
+		break;
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum vm_stop_reason reason;
-	struct run_opts o = { 0 };
+	struct run_opts o = { .on_reboot = -1 };
 	struct vm_config cfg;
 	struct vm *vm = NULL;
+	uint64_t deadline = 0;
+	unsigned boots = 0;
 	int ret, code = 0, status;
 
 	ret = parse_opts(argc, argv, run_usage, true, &o);
@@ -274,38 +320,43 @@ static int cmd_run(int argc, char **argv)
 		return ret;
 	if (o.has_timeout)
 		cfg.timeout_ms = o.timeout_ms;
+	if (o.on_reboot >= 0)
+		cfg.reboot_restarts = o.on_reboot == 1;
+	if (cfg.timeout_ms)
+		deadline = now_ms() + cfg.timeout_ms;
 	/* A console reader that goes away (`vmm run ... | head`) is an
 	 * output error the console reports and survives (EPIPE), not a
 	 * reason to die with an undocumented status and a raw terminal. */
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = vm_create(&cfg, &vm, &status);
-	if (ret) {
-		config_free(&cfg);
-		return status;
-	}
-	log_info("%s: %u vCPU(s), starting", cfg.name, cfg.vcpus);
-	reason = vm_run(vm, &code);
-	status = exit_code_for(reason, code);
-	fflush(stdout);
-	switch (reason) {
-	case VM_STOP_POWEROFF:
-	case VM_STOP_DEBUG_EXIT:
-		log_info("%s: %s; exit status %d", cfg.name,
-			 vm->stop_detail[0] ? vm->stop_detail :
-					      "guest stopped",
-			 status);
-		break;
-	case VM_STOP_GUEST_FAULT:
-		/* vcpu.c already printed the fault and the registers. */
-		log_err("%s: stopped after a guest fault; exit status %d",
-			cfg.name, status);
-		break;
-	default:
-		log_err("%s: %s; exit status %d", cfg.name,
-			vm->stop_detail[0] ? vm->stop_detail : "stopped",
-			status);
-		break;
+	/* One boot per iteration: a reset with on-reboot = restart builds the
+	 * VM afresh from the config (memory, devices, image, vCPUs), which is
+	 * exactly what a reset promises. The timeout covers all boots. */
+	for (;;) {
+		if (deadline) {
+			uint64_t now = now_ms();
+
+			cfg.timeout_ms = now < deadline ? deadline - now : 1;
+		}
+		ret = vm_create(&cfg, &vm, &status);
+		if (ret) {
+			config_free(&cfg);
+			return status;
+		}
+		boots++;
+		log_info("%s: %u vCPU(s), starting (boot %u)", cfg.name,
+			 cfg.vcpus, boots);
+		reason = vm_run(vm, &code);
+		status = exit_code_for(reason, code);
+		fflush(stdout);
+		report_stop(&cfg, vm, reason, status);
+		if (reason != VM_STOP_REBOOT || !cfg.reboot_restarts)
+			break;
+		if (o.stats)
+			vm_print_stats(vm, stderr);
+		vm_destroy(vm);
+		vm = NULL;
+		log_info("%s: guest reset: booting again", cfg.name);
 	}
 	if (o.stats)
 		vm_print_stats(vm, stderr);

@@ -300,6 +300,16 @@ int arch_handle_exit(struct vcpu *vcpu)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_SHUTDOWN:
+		/* On a PC a triple fault resets the machine, and some guests
+		 * reboot that way on purpose; [vm] triple-fault = reset
+		 * honours that. By default it is reported as the fault it
+		 * usually is, with registers. */
+		if (vcpu->vm->cfg->triple_fault_resets) {
+			vm_stop_with(vcpu->vm, VM_STOP_REBOOT, 0,
+				     "vcpu%u: triple fault: resetting",
+				     vcpu->id);
+			return 1;
+		}
 		vcpu_guest_fault(vcpu, "triple fault (CPU shutdown): an "
 				       "exception the guest could not handle");
 		return 1;

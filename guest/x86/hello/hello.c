@@ -66,6 +66,17 @@ static void do_fault(void)
 	}
 }
 
+/* reset=cf9|kbc: ask for a reset the two PC ways; the VMM then exits
+ * (status 8) or boots the guest again, per on-reboot. */
+static void do_reset(void)
+{
+	if (rt_cmdline_is("reset", "cf9"))
+		pio_out8(0xcf9, 0x06); /* SYS_RST | RST_CPU */
+	else if (rt_cmdline_is("reset", "kbc"))
+		pio_out8(0x64, 0xfe); /* i8042: pulse the reset line */
+	rt_puts("reset ignored\n");
+}
+
 static void do_echo(void)
 {
 	char line[ECHO_LINE_MAX];
@@ -100,6 +111,8 @@ int main(void)
 		do_fault();
 	if (rt_cmdline_has("echo"))
 		do_echo();
+	if (rt_cmdline_has("reset"))
+		do_reset();
 
 	rt_puts("bye\n");
 	if (rt_cmdline_has("exit"))
