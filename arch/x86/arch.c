@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/x86.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
@@ -251,24 +252,7 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 		return -ENOMEM;
 	}
 	memcpy(c, xv->cpuid, size);
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		switch (e->function) {
-		case 1:
-			/* APIC ID, logical processor count, CLFLUSH size */
-			e->ebx = (vcpu->id << 24) |
-				 (MIN(vm->cfg->vcpus, 255U) << 16) | (8 << 8);
-			e->ecx |= 1U << 31; /* running under a hypervisor */
-			if (vm->cfg->vcpus > 1)
-				e->edx |= 1U << 28; /* HTT: count is valid */
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = vcpu->id; /* x2APIC ID */
-			break;
-		}
-	}
+	x86_cpuid_patch(c, vcpu->id, vm->cfg->vcpus);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		ret = -errno;
 		log_err("vcpu%u: KVM_SET_CPUID2: %s", vcpu->id,
