@@ -48,6 +48,8 @@ static const char *const exit_names[] = {
 	[KVM_EXIT_SYSTEM_EVENT] = "system-event",
 	[KVM_EXIT_IOAPIC_EOI] = "ioapic-eoi",
 	[KVM_EXIT_HYPERV] = "hyperv",
+	[KVM_EXIT_X86_RDMSR] = "msr-read",
+	[KVM_EXIT_X86_WRMSR] = "msr-write",
 };
 
 const char *kvm_exit_name(unsigned reason)

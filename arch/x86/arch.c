@@ -215,6 +215,17 @@ int arch_vm_init(struct vm *vm)
 		log_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return ret;
 	}
+	/* Unknown MSRs come to us instead of a #GP the guest may not expect:
+	 * answered (reads 0, writes ignored), counted and logged. Optional:
+	 * without the capability KVM's own behaviour stays. */
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN,
+	};
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_X86_USER_SPACE_MSR) > 0 &&
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		log_debug("KVM_CAP_X86_USER_SPACE_MSR: %s", strerror(errno));
 	return get_supported_cpuid(vm, xv);
 }
 
@@ -302,6 +313,20 @@ int arch_handle_exit(struct vcpu *vcpu)
 		vm_stop_with(vcpu->vm, VM_STOP_POWEROFF, 0, "vcpu%u halted",
 			     vcpu->id);
 		return 1;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR: {
+		bool wr = run->exit_reason == KVM_EXIT_X86_WRMSR;
+
+		/* Counted as exits of their reason (--stats). */
+		log_ratelimited(&vcpu->vm->unhandled_rl, LOG_WARN,
+				"vcpu%u: unknown MSR 0x%x %s%s", vcpu->id,
+				run->msr.index, wr ? "written" : "read",
+				wr ? " (ignored)" : " (returns 0)");
+		if (!wr)
+			run->msr.data = 0;
+		run->msr.error = 0;
+		return 0;
+	}
 	case KVM_EXIT_EXCEPTION:
 		vcpu_guest_fault(vcpu,
 				 "unhandled exception %u (error code "

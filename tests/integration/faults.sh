@@ -107,3 +107,15 @@ cmdline = fault=hang")
 	expect_status 10
 	expect_err "timeout"
 }
+
+test_unknown_msr_is_answered_and_counted() {
+	need_guest hello-mb.elf
+	vmm run --stats "$(std_cfg msr "image = $GUESTS/hello-mb.elf
+cmdline = msr")"
+	expect_status 0
+	expect_out "^msr: read 0x0$"
+	expect_err "unknown MSR 0x4b564d99 written \\(ignored\\)"
+	expect_err "unknown MSR 0x4b564d99 read \\(returns 0\\)"
+	expect_err "msr-read +1$"
+	expect_err "msr-write +1$"
+}

@@ -77,6 +77,15 @@ static void do_reset(void)
 	rt_puts("reset ignored\n");
 }
 
+/* msr: touch an MSR no CPU has; the VMM answers instead of a #GP. */
+static void do_msr(void)
+{
+	const uint32_t bogus = 0x4b564d99;
+
+	cpu_wrmsr(bogus, 0x1234);
+	rt_printf("msr: read 0x%llx\n", (unsigned long long)cpu_rdmsr(bogus));
+}
+
 static void do_echo(void)
 {
 	char line[ECHO_LINE_MAX];
@@ -109,6 +118,8 @@ int main(void)
 		do_timer(rt_cmdline_uint("timer", 0));
 	if (rt_cmdline_has("fault"))
 		do_fault();
+	if (rt_cmdline_has("msr"))
+		do_msr();
 	if (rt_cmdline_has("echo"))
 		do_echo();
 	if (rt_cmdline_has("reset"))
