@@ -20,7 +20,8 @@
  *   peak_overhead_anon  the same with Anonymous (heap, stacks, private
  *                  dirty pages: memory this process alone costs; the rest
  *                  of Rss is file pages such as shared libraries)
- *   guest RAM is every mapping whose size equals --guest-ram exactly.
+ *   guest_ram_rss  max over samples of Rss(guest RAM); guest RAM is every
+ *                  mapping whose size equals --guest-ram exactly
  *   maxrss         ru_maxrss from wait4 (includes guest RAM touched)
  *
  * Why a ptrace exit stop: a short-lived process (a few milliseconds) may
@@ -383,10 +384,10 @@ static void take_sample(pid_t pid, const struct opts *o, struct result *r)
 	over_anon = s.anon_kb - s.ram_anon_kb;
 	if (s.rss_kb > r->peak_rss_kb)
 		r->peak_rss_kb = s.rss_kb;
-	if (over > r->peak_overhead_kb) {
+	if (over > r->peak_overhead_kb)
 		r->peak_overhead_kb = over;
+	if (s.ram_rss_kb > r->ram_rss_kb)
 		r->ram_rss_kb = s.ram_rss_kb;
-	}
 	if (over_anon > r->peak_overhead_anon_kb)
 		r->peak_overhead_anon_kb = over_anon;
 	if (s.ram_maps > r->ram_maps)
@@ -580,9 +581,9 @@ int main(int argc, char **argv)
 	struct matcher m = { 0 };
 	struct shared *sh;
 	sigset_t mask, oldmask;
-	int out[2], sync[2], sfd, copy_fd = -1;
+	int out[2], sync[2], ex[2], sfd, copy_fd = -1;
 	int64_t deadline, next_sample, reaped_at = -1;
-	bool reaped = false;
+	bool reaped = false, execed = false;
 	pid_t pid;
 	char buf[65536];
 
@@ -614,7 +615,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (pipe2(out, O_CLOEXEC) || pipe2(sync, O_CLOEXEC)) {
+	/* ex: the child holds its write end until execve closes it, so EOF
+	 * on ex[0] says the command runs (or the child died); only then is
+	 * /proc/PID/smaps the command's and not our forked copy's. */
+	if (pipe2(out, O_CLOEXEC) || pipe2(sync, O_CLOEXEC) ||
+	    pipe2(ex, O_CLOEXEC)) {
 		perror("launch: pipe");
 		return 1;
 	}
@@ -635,10 +640,12 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		close(out[0]);
 		close(sync[1]);
+		close(ex[0]);
 		child(&o, out[1], sync[0], sh, &oldmask);
 	}
 	close(out[1]);
 	close(sync[0]);
+	close(ex[1]);
 	setpgid(pid, pid);
 	if (o.snapshot && ptrace(PTRACE_SEIZE, pid, 0,
 				 PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) {
@@ -655,12 +662,13 @@ int main(int argc, char **argv)
 	deadline = now_ns() + (int64_t)(o.timeout_s * 1e9);
 	next_sample = o.sample_us ? now_ns() : INT64_MAX;
 	while (!reaped || out[0] >= 0) {
-		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
-					 { .fd = out[0], .events = POLLIN } };
+		struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
+					 { .fd = out[0], .events = POLLIN },
+					 { .fd = ex[0], .events = POLLIN } };
 		int64_t now = now_ns(), wake = deadline;
 		struct timespec tmo;
 
-		if (!reaped && next_sample < wake)
+		if (!reaped && execed && next_sample < wake)
 			wake = next_sample;
 		if (reaped) /* only draining stdout now */
 			wake = reaped_at + 2000000000LL;
@@ -668,7 +676,7 @@ int main(int argc, char **argv)
 			wake = now;
 		tmo.tv_sec = (wake - now) / 1000000000;
 		tmo.tv_nsec = (wake - now) % 1000000000;
-		if (ppoll(pfd, 2, &tmo, NULL) < 0 && errno != EINTR) {
+		if (ppoll(pfd, 3, &tmo, NULL) < 0 && errno != EINTR) {
 			perror("launch: ppoll");
 			break;
 		}
@@ -693,6 +701,13 @@ int main(int argc, char **argv)
 				out[0] = -1;
 			}
 		}
+		if (pfd[2].revents) {
+			close(ex[0]);
+			ex[0] = -1;
+			execed = true;
+			if (o.sample_us)
+				next_sample = now;
+		}
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
 
@@ -712,7 +727,7 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
-		if (now >= next_sample) {
+		if (execed && now >= next_sample) {
 			take_sample(pid, &o, &r);
 			next_sample = now_ns() + o.sample_us * 1000;
 		}
