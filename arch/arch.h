@@ -11,6 +11,7 @@
  *   arch_load_boot()                 loads the image, prepares entry state
  *   arch_vcpu_init()  (per vCPU)     after KVM_CREATE_VCPU
  *   arch_vcpu_reset() (per vCPU)     before the first KVM_RUN, and on reboot
+ *   arch_vm_ready()                  once every vCPU exists
  *   arch_handle_exit()               vCPU thread: exits common code leaves
  *   arch_dump_regs()                 vCPU thread: on a guest fault
  *   arch_vcpu_destroy(), arch_vm_destroy()
@@ -52,6 +53,10 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
 /* Register state for (re)start: the boot entry on vCPU 0, the arch's
  * wait-for-startup state on the others. 0 or -errno. */
 int arch_vcpu_reset(struct vcpu *vcpu);
+
+/* All vCPUs exist: finish what needs all of them (x86: the in-kernel
+ * APIC-ID map). 0 or -errno (logged). */
+int arch_vm_ready(struct vm *vm);
 
 /*
  * An exit common code does not handle (kvm_run->exit_reason). Returns

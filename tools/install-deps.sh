@@ -19,6 +19,7 @@ TEST_PKGS=(
 	qemu-system-arm # nested-QEMU arm64 L1 host (tools/nest arm64)
 	cpio xz-utils   # tools/nest: L1 initramfs, uncompressed x86 kernel
 	clang libclang-rt-14-dev # tools/fuzz-run: libFuzzer + ASan/UBSan
+	acpica-tools    # iasl: unit tests disassemble the generated ACPI tables
 )
 
 # --- cross-building and running the core for arm64 ---

@@ -269,6 +269,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 			goto fail;
 		vm->nr_vcpus++;
 	}
+	ret = arch_vm_ready(vm);
+	if (ret)
+		goto fail;
 	bus_seal(&vm->pio);
 	bus_seal(&vm->mmio);
 	*out = vm;

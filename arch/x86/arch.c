@@ -10,7 +10,9 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
+#include "arch/x86/acpi.h"
 #include "arch/x86/cpuid.h"
+#include "arch/x86/mptable.h"
 #include "arch/x86/x86.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
@@ -229,22 +231,97 @@ int arch_vm_init(struct vm *vm)
 	return get_supported_cpuid(vm, xv);
 }
 
+/* What the ACPI/MP tables describe, from the configured devices. */
+static void tables_cfg(const struct vm *vm, const struct x86_vm *xv,
+		       struct x86_tables_cfg *t)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	memset(t, 0, sizeof(*t));
+	t->nr_cpus = cfg->vcpus;
+	t->irq0_pin = 0; /* KVM's default GSI routing: GSI n -> pin n */
+	for (unsigned i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		struct dev_resource res[DEV_MAX_RESOURCES];
+		unsigned n = d->type->resources ?
+				     d->type->resources(d, res, ARRAY_SIZE(res)) :
+				     0;
+
+		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++)
+			if (res[r].kind == DEV_RES_IRQ && res[r].base < 16)
+				t->isa_irqs |= (uint16_t)(1u << res[r].base);
+		if (!strcmp(d->type->name, "acpi-pm"))
+			t->pm_port = (uint16_t)cfg_dev_num(d, "port");
+		if (!strcmp(d->type->name, "uart8250") &&
+		    t->nr_uarts < X86_TABLES_MAX_UARTS) {
+			t->uarts[t->nr_uarts].port =
+				(uint16_t)cfg_dev_num(d, "port");
+			t->uarts[t->nr_uarts].irq =
+				(uint8_t)cfg_dev_num(d, "irq");
+			t->nr_uarts++;
+		}
+	}
+	for (unsigned i = 0; i < xv->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &xv->cpuid->entries[i];
+
+		if (e->function == 1) {
+			t->cpu_signature = e->eax;
+			t->cpu_features = e->edx;
+		}
+	}
+}
+
+/*
+ * The image first, then the ACPI and MP tables in the BIOS area. Linux and
+ * PVH kernels need the tables (the zero page / start_info carry the RSDP
+ * address, fixed at X86_ACPI_BASE), so for them a table that cannot be
+ * placed is an error. Other guests get the tables where there is room: an
+ * image that occupies the BIOS area itself (a ROM-style image) simply runs
+ * without them.
+ */
 int arch_load_boot(struct vm *vm, char *err, size_t errlen)
 {
 	struct x86_vm *xv = vm->arch;
+	struct x86_tables_cfg t;
+	struct x86_boot_opts opts = { 0 };
+	uint64_t rsdp = 0;
 	struct boot_ctx *b;
+	bool required;
 	int ret;
 
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	boot_ctx_init(b, &vm->mem);
-	ret = x86_boot_load(b, vm->cfg, &xv->entry);
+	if (mem_ptr(&vm->mem, X86_ACPI_BASE, 36))
+		opts.rsdp = X86_ACPI_BASE;
+	ret = x86_boot_load_opts(b, vm->cfg, &opts, &xv->entry);
+	if (ret)
+		goto out;
+
+	required = xv->entry.abi == X86_ABI_LINUX ||
+		   xv->entry.abi == X86_ABI_PVH;
+	tables_cfg(vm, xv, &t);
+	t.required = required;
+	ret = x86_acpi_build(b, &t, &rsdp);
+	if (!ret)
+		ret = x86_mptable_build(b, &t);
+	if (!ret && required && rsdp != opts.rsdp)
+		ret = boot_fail(b, -EINVAL,
+				"ACPI RSDP at 0x%llx, expected 0x%llx",
+				(unsigned long long)rsdp,
+				(unsigned long long)opts.rsdp);
+	if (ret && !required) {
+		log_info("no ACPI/MP tables for this guest: %s", b->err);
+		b->err[0] = '\0';
+		ret = 0;
+	}
 	if (!ret)
 		ret = x86_cpu_prepare(b, xv);
+out:
 	if (ret)
-		snprintf(err, errlen, "%s",
-			 b->err[0] ? b->err : strerror(-ret));
+		snprintf(err, errlen, "%s", b->err[0] ? b->err :
+							strerror(-ret));
 	free(b);
 	return ret;
 }
@@ -287,6 +364,32 @@ int arch_vcpu_reset(struct vcpu *vcpu)
 		log_err("vcpu%u: cannot load the entry state: %s", vcpu->id,
 			strerror(-ret));
 	return ret;
+}
+
+/*
+ * KVM builds its APIC-ID -> vCPU map from LAPIC state changes; a freshly
+ * created AP is not in it until something writes its LAPIC, so an INIT IPI
+ * addressed to it before that is dropped (a broadcast still works). Legacy
+ * OSes send INIT before touching anything else: writing each vCPU's own
+ * reset LAPIC state back puts every one in the map from the start.
+ */
+int arch_vm_ready(struct vm *vm)
+{
+	struct kvm_lapic_state lapic;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0 ||
+		    ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0) {
+			int ret = -errno;
+
+			log_err("vcpu%u: LAPIC state: %s", v->id,
+				strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int arch_handle_exit(struct vcpu *vcpu)

@@ -2,7 +2,7 @@
 /*
  * x86 boot: pick the loader for cfg->boot, and the two loaders that need no
  * protocol of their own (plain ELF, raw binary). The Multiboot loaders live
- * in multiboot.c and multiboot2.c.
+ * in multiboot.c and multiboot2.c, Linux in linux.c, PVH in pvh.c.
  */
 #include <elf.h>
 #include <errno.h>
@@ -64,6 +64,10 @@ static const char *format_name(enum boot_format f)
 		return "multiboot2";
 	case BOOT_FORMAT_RAW:
 		return "raw";
+	case BOOT_FORMAT_LINUX:
+		return "linux";
+	case BOOT_FORMAT_PVH:
+		return "pvh";
 	default:
 		return "auto";
 	}
@@ -178,6 +182,27 @@ int x86_boot_raw(struct boot_ctx *b, const struct vm_config *cfg,
 int x86_boot_load(struct boot_ctx *b, const struct vm_config *cfg,
 		  struct x86_entry *entry)
 {
+	return x86_boot_load_opts(b, cfg, NULL, entry);
+}
+
+static enum boot_format detect(const uint8_t *data, size_t size)
+{
+	if (multiboot2_probe(data, size))
+		return BOOT_FORMAT_MULTIBOOT2;
+	if (multiboot1_probe(data, size))
+		return BOOT_FORMAT_MULTIBOOT;
+	if (linux_bzimage_probe(data, size))
+		return BOOT_FORMAT_LINUX;
+	if (elf_is_elf(data, size))
+		return pvh_probe(data, size) ? BOOT_FORMAT_PVH
+					     : BOOT_FORMAT_ELF;
+	return BOOT_FORMAT_AUTO;
+}
+
+int x86_boot_load_opts(struct boot_ctx *b, const struct vm_config *cfg,
+		       const struct x86_boot_opts *opts,
+		       struct x86_entry *entry)
+{
 	enum boot_format fmt = cfg->boot.format;
 	const char *path = cfg->boot.image;
 	uint8_t *data = NULL;
@@ -196,13 +221,8 @@ int x86_boot_load(struct boot_ctx *b, const struct vm_config *cfg,
 		return ret;
 
 	if (fmt == BOOT_FORMAT_AUTO) {
-		if (multiboot2_probe(data, size))
-			fmt = BOOT_FORMAT_MULTIBOOT2;
-		else if (multiboot1_probe(data, size))
-			fmt = BOOT_FORMAT_MULTIBOOT;
-		else if (elf_is_elf(data, size))
-			fmt = BOOT_FORMAT_ELF;
-		else {
+		fmt = detect(data, size);
+		if (fmt == BOOT_FORMAT_AUTO) {
 			ret = boot_fail(
 				b, -ENOEXEC,
 				"%s: unknown image format (no "
@@ -213,6 +233,16 @@ int x86_boot_load(struct boot_ctx *b, const struct vm_config *cfg,
 			goto out;
 		}
 		log_debug("%s: detected format %s", path, format_name(fmt));
+		/* config.c allows an initrd with format = auto. */
+		if (cfg->boot.initrd && fmt != BOOT_FORMAT_LINUX &&
+		    fmt != BOOT_FORMAT_PVH) {
+			ret = boot_fail(b, -EINVAL,
+					"%s: [boot] initrd needs a Linux or "
+					"PVH kernel, but the image was "
+					"detected as format %s",
+					path, format_name(fmt));
+			goto out;
+		}
 	}
 
 	switch (fmt) {
@@ -227,6 +257,12 @@ int x86_boot_load(struct boot_ctx *b, const struct vm_config *cfg,
 		break;
 	case BOOT_FORMAT_RAW:
 		ret = x86_boot_raw(b, cfg, data, size, entry);
+		break;
+	case BOOT_FORMAT_LINUX:
+		ret = x86_boot_linux(b, cfg, data, size, opts, entry);
+		break;
+	case BOOT_FORMAT_PVH:
+		ret = x86_boot_pvh(b, cfg, data, size, opts, entry);
 		break;
 	default:
 		ret = boot_fail(b, -EINVAL, "%s: unsupported boot format %d",

@@ -12,6 +12,11 @@
  *              OSXMMEXCPT (SSE usable, as compilers assume), EFER =
  *              LME|LMA, CR3 -> identity map of max(4 GiB, RAM) in 2 MiB
  *              pages
+ *
+ * Entry ABIs (x86_entry.abi) adjust this: X86_ABI_LINUX uses a GDT with
+ * the Linux boot protocol's __BOOT_CS 0x10 / __BOOT_DS 0x18 (boot.rst,
+ * "64-bit Boot Protocol"); X86_ABI_PVH clears CR0.MP/NE (Xen PVH ABI:
+ * only PE set).
  */
 #include <errno.h>
 #include <string.h>
@@ -42,6 +47,32 @@ static const uint64_t gdt_entries[] = {
 	0x00cf93000000ffffULL, /* 0x10: data, base 0, limit 4 GiB */
 	0x00af9b000000ffffULL, /* 0x18: code64 (L=1) */
 };
+
+/* Linux: __BOOT_CS = 0x10 (64-bit code in long mode, else 32-bit code),
+ * __BOOT_DS = 0x18; same size as gdt_entries. */
+#define LINUX_SEL_CS 0x10
+#define LINUX_SEL_DS 0x18
+static const uint64_t gdt_linux64[] = {
+	0,		       /* null */
+	0,		       /* 0x08: unused */
+	0x00af9b000000ffffULL, /* 0x10: __BOOT_CS, code64 (L=1) */
+	0x00cf93000000ffffULL, /* 0x18: __BOOT_DS, data, 4 GiB */
+};
+static const uint64_t gdt_linux32[] = {
+	0,		       /* null */
+	0,		       /* 0x08: unused */
+	0x00cf9b000000ffffULL, /* 0x10: __BOOT_CS, code32, 4 GiB */
+	0x00cf93000000ffffULL, /* 0x18: __BOOT_DS, data, 4 GiB */
+};
+_Static_assert(sizeof(gdt_linux64) == sizeof(gdt_entries), "GDT size");
+_Static_assert(sizeof(gdt_linux32) == sizeof(gdt_entries), "GDT size");
+
+static const uint64_t *gdt_for(const struct x86_entry *e)
+{
+	if (e->abi != X86_ABI_LINUX)
+		return gdt_entries;
+	return e->mode == CPU_MODE_LONG ? gdt_linux64 : gdt_linux32;
+}
 
 static int build_page_tables(struct boot_ctx *b, struct x86_vm *xv)
 {
@@ -87,7 +118,8 @@ int x86_cpu_prepare(struct boot_ctx *b, struct x86_vm *xv)
 				 4 * GiB, "GDT", &xv->gdt_gpa);
 	if (ret)
 		return ret;
-	mem_write(b->mem, xv->gdt_gpa, gdt_entries, sizeof(gdt_entries));
+	mem_write(b->mem, xv->gdt_gpa, gdt_for(&xv->entry),
+		  sizeof(gdt_entries));
 	if (xv->entry.mode == CPU_MODE_LONG)
 		return build_page_tables(b, xv);
 	return 0;
@@ -158,14 +190,18 @@ int x86_cpu_set_entry(int fd, const struct x86_vm *xv)
 	case CPU_MODE_PROTECTED:
 	case CPU_MODE_LONG: {
 		bool lm = e->mode == CPU_MODE_LONG;
+		bool lx = e->abi == X86_ABI_LINUX;
+		uint16_t cs = lm ? X86_SEL_CODE64 : X86_SEL_CODE32;
 
-		seg_flat(&sregs.cs, lm ? X86_SEL_CODE64 : X86_SEL_CODE32, 0xb,
-			 lm);
-		seg_flat(&sregs.ds, X86_SEL_DATA, 0x3, false);
+		seg_flat(&sregs.cs, lx ? LINUX_SEL_CS : cs, 0xb, lm);
+		seg_flat(&sregs.ds, lx ? LINUX_SEL_DS : X86_SEL_DATA, 0x3,
+			 false);
 		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 		sregs.gdt.base = xv->gdt_gpa;
 		sregs.gdt.limit = sizeof(gdt_entries) - 1;
 		sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE;
+		if (e->abi == X86_ABI_PVH)
+			sregs.cr0 = CR0_PE | CR0_ET; /* ET is read-only 1 */
 		sregs.cr4 = 0;
 		sregs.efer = 0;
 		if (lm) {

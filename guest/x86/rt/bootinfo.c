@@ -238,3 +238,111 @@ unsigned rt_boot_modules(void (*fn)(const struct rt_module *m, unsigned idx,
 	}
 	return n;
 }
+
+/* ---- physical ranges --------------------------------------------------- */
+
+#define FOUR_GIB (1ull << 32)
+
+struct cover {
+	uint64_t pos;  /* first byte not yet known to be covered */
+	uint32_t type; /* 0: any */
+};
+
+static void cover_step(const struct rt_mmap_entry *e, void *arg)
+{
+	struct cover *c = arg;
+
+	if ((c->type && e->type != c->type) || !e->len)
+		return;
+	if (e->base <= c->pos && c->pos - e->base < e->len)
+		c->pos = e->base + e->len < e->base ? ~0ull : e->base + e->len;
+}
+
+/* Entries may come in any order and a range may span adjacent ones: each
+ * pass over the map advances pos past every entry that contains it, so
+ * n passes settle a range spanning up to n entries in any order. */
+static bool covered(uint64_t addr, uint64_t len, uint32_t type)
+{
+	struct cover c = { addr, type };
+	unsigned n;
+
+	if (!len || addr >= FOUR_GIB || len > FOUR_GIB - addr)
+		return false;
+	n = rt_boot_mmap(NULL, NULL);
+	if (n == 0)
+		return true;
+	for (unsigned pass = 0; pass < n && c.pos < addr + len; pass++) {
+		uint64_t before = c.pos;
+
+		rt_boot_mmap(cover_step, &c);
+		if (c.pos == before)
+			break;
+	}
+	return c.pos >= addr + len;
+}
+
+bool rt_phys_readable(uint64_t addr, uint64_t len)
+{
+	return covered(addr, len, 0);
+}
+
+bool rt_phys_ram(uint64_t addr, uint64_t len)
+{
+	return covered(addr, len, 1);
+}
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+static bool str_overlaps(uint32_t s, uint64_t addr, uint64_t len)
+{
+	return s && overlap(addr, len, s, strnlen(phys(s), MAX_STRING) + 1);
+}
+
+struct mod_check {
+	uint64_t addr, len;
+	bool hit;
+};
+
+static void mod_overlaps(const struct rt_module *m, unsigned idx, void *arg)
+{
+	struct mod_check *c = arg;
+	uintptr_t s = (uintptr_t)m->string;
+
+	if (overlap(c->addr, c->len, m->start, m->end - m->start) ||
+	    (s && overlap(c->addr, c->len, s, strlen(m->string) + 1)))
+		c->hit = true;
+}
+
+bool rt_boot_info_overlaps(uint64_t addr, uint64_t len)
+{
+	struct mod_check mc = { addr, len, false };
+
+	if (mb2) {
+		if (overlap(addr, len, (uintptr_t)mb2, mb2_size))
+			return true;
+		rt_boot_modules(mod_overlaps, &mc); /* their contents */
+		return mc.hit;
+	}
+	if (!mb1)
+		return false;
+	if (overlap(addr, len, (uintptr_t)mb1, sizeof(*mb1)))
+		return true;
+	if ((mb1->flags & MB1_INFO_CMDLINE) &&
+	    str_overlaps(mb1->cmdline, addr, len))
+		return true;
+	if ((mb1->flags & MB1_INFO_LOADER_NAME) &&
+	    str_overlaps(mb1->boot_loader_name, addr, len))
+		return true;
+	if ((mb1->flags & MB1_INFO_MMAP) &&
+	    overlap(addr, len, mb1->mmap_addr, mb1->mmap_length))
+		return true;
+	if ((mb1->flags & MB1_INFO_MODS) &&
+	    overlap(addr, len, mb1->mods_addr,
+		    (uint64_t)mb1->mods_count * sizeof(struct mb1_module)))
+		return true;
+	rt_boot_modules(mod_overlaps, &mc);
+	return mc.hit;
+}

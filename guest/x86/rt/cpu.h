@@ -9,8 +9,9 @@
 
 #include <stdint.h>
 
-#define RT_KERNEL_CS 0x08 /* runtime GDT: 64-bit code */
-#define RT_KERNEL_DS 0x10 /* runtime GDT: flat data */
+#define RT_KERNEL_CS   0x08 /* runtime GDT: 64-bit code */
+#define RT_KERNEL_DS   0x10 /* runtime GDT: flat data */
+#define RT_KERNEL_CS32 0x18 /* runtime GDT: 32-bit flat code (AP startup) */
 
 #define MSR_APIC_BASE	 0x0000001bu
 #define MSR_APIC_BASE_EN (1u << 11)
@@ -88,6 +89,12 @@ static inline uint64_t cpu_rdtsc(void)
 
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Spin-wait hint (also tells a hypervisor this vCPU is spinning). */
+static inline void cpu_pause(void)
+{
+	__asm__ volatile("pause" : : : "memory");
 }
 
 static inline uint64_t cpu_read_cr2(void)

@@ -15,6 +15,10 @@
 #define LAPIC_EOI    0x0b0
 #define LAPIC_SVR    0x0f0
 #define LAPIC_SVR_EN 0x100
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
+
+#define ICR_BUSY_POLLS 1000 /* an in-kernel LAPIC is never busy at all */
 
 /* IOAPIC: index/data window; redirection entry n at index 0x10 + 2n */
 #define IOAPIC_REGSEL	 0x00
@@ -81,13 +85,18 @@ static void ioapic_write(uint32_t index, uint32_t val)
 	mmio_write32(ABI_IOAPIC_BASE + IOAPIC_WIN, val);
 }
 
-void rt_idt_init(void)
+void rt_idt_load(void)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uintptr_t)idt };
 
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void rt_idt_init(void)
+{
 	for (unsigned v = 0; v < RT_NR_VECTORS; v++) {
 		uint64_t a = (uintptr_t)rt_isr_stubs + 16 * v;
 
@@ -97,13 +106,46 @@ void rt_idt_init(void)
 		idt[v].off_mid = (uint16_t)(a >> 16);
 		idt[v].off_hi = (uint32_t)(a >> 32);
 	}
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	rt_idt_load();
+}
+
+uint32_t rt_lapic_id(void)
+{
+	return lapic_read(LAPIC_ID) >> 24;
+}
+
+void rt_lapic_enable(void)
+{
+	uint64_t base;
+
+	/* Globally enabled at the default base (reset state, but make
+	 * sure), software-enabled with the spurious vector, accept all
+	 * priorities. */
+	base = cpu_rdmsr(MSR_APIC_BASE);
+	if (!(base & MSR_APIC_BASE_EN))
+		cpu_wrmsr(MSR_APIC_BASE, base | MSR_APIC_BASE_EN);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, LAPIC_SVR_EN | RT_VEC_SPURIOUS);
+}
+
+int rt_lapic_ipi(uint32_t apic_id, uint32_t icr_low)
+{
+	uint64_t flags = cpu_irq_save();
+
+	/* The high dword holds the destination; writing the low one sends. */
+	lapic_write(LAPIC_ICR_HI, apic_id << 24);
+	lapic_write(LAPIC_ICR_LO, icr_low);
+	cpu_irq_restore(flags);
+	for (unsigned i = 0; i < ICR_BUSY_POLLS; i++) {
+		if (!(lapic_read(LAPIC_ICR_LO) & RT_ICR_BUSY))
+			return 0;
+		cpu_pause();
+	}
+	return -1;
 }
 
 void rt_irq_init(void)
 {
-	uint64_t base;
-
 	if (irq_ready)
 		return;
 	irq_ready = true;
@@ -123,14 +165,7 @@ void rt_irq_init(void)
 	pio_out8(PIC1_DATA, 0xff);
 	pio_out8(PIC2_DATA, 0xff);
 
-	/* LAPIC: globally enabled at the default base (reset state, but make
-	 * sure), software-enabled with the spurious vector, accept all
-	 * priorities. */
-	base = cpu_rdmsr(MSR_APIC_BASE);
-	if (!(base & MSR_APIC_BASE_EN))
-		cpu_wrmsr(MSR_APIC_BASE, base | MSR_APIC_BASE_EN);
-	lapic_write(LAPIC_TPR, 0);
-	lapic_write(LAPIC_SVR, LAPIC_SVR_EN | RT_VEC_SPURIOUS);
+	rt_lapic_enable();
 	rt_irq_enable();
 }
 
@@ -157,7 +192,7 @@ int rt_irq_attach(unsigned irq, rt_irq_fn fn, void *arg)
 	rt_vector_attach(RT_VEC_IRQ_BASE + irq, fn, arg);
 	/* Fixed delivery, physical destination = this CPU, edge, active
 	 * high (ISA defaults); high dword first, the low one unmasks. */
-	dest = lapic_read(LAPIC_ID) >> 24;
+	dest = rt_lapic_id();
 	ioapic_write(IOAPIC_REDTBL(irq) + 1, dest << 24);
 	ioapic_write(IOAPIC_REDTBL(irq), RT_VEC_IRQ_BASE + irq);
 	return 0;
@@ -165,6 +200,7 @@ int rt_irq_attach(unsigned irq, rt_irq_fn fn, void *arg)
 
 __attribute__((noreturn)) static void exception(struct rt_frame *f)
 {
+	rt_console_lock(); /* recursive: works mid-line on this CPU too */
 	rt_printf("EXCEPTION %u err=0x%lx rip=0x%lx\n", (unsigned)f->vector,
 		  (unsigned long)f->error, (unsigned long)f->rip);
 	rt_printf("  %s rsp=0x%lx rflags=0x%lx", exc_names[f->vector],

@@ -6,6 +6,7 @@
  * emulates the guest, and a crash must not lose a half-printed line.
  */
 #include "rt.h"
+#include "cpu.h"
 
 struct spec {
 	bool left;  /* '-' */
@@ -170,6 +171,60 @@ int rt_vformat(void (*put)(char c, void *ctx), void *ctx, const char *fmt,
 	return n;
 }
 
+/*
+ * The console lock. Off until rt_console_share(): single-CPU programs pay
+ * one load per call. The owner is identified by its LAPIC ID (one MMIO
+ * read per call once shared): recursion on the owner, say an exception
+ * report in the middle of a line, proceeds instead of deadlocking.
+ * Interrupts stay off while the lock is held, so a handler that prints on
+ * the owner cannot find the lock taken but the owner not yet recorded.
+ */
+#define NO_OWNER 0xffffffffu
+
+static bool console_shared;
+static rt_spinlock_t console;
+static volatile uint32_t console_owner = NO_OWNER;
+static unsigned console_depth; /* owner only */
+static uint64_t console_flags; /* owner only: RFLAGS at the outer lock */
+
+void rt_console_share(void)
+{
+	__atomic_store_n(&console_shared, true, __ATOMIC_SEQ_CST);
+}
+
+void rt_console_lock(void)
+{
+	uint64_t flags;
+	uint32_t me;
+
+	if (!__atomic_load_n(&console_shared, __ATOMIC_ACQUIRE))
+		return;
+	flags = cpu_irq_save();
+	me = rt_lapic_id();
+	if (console_owner == me) {
+		console_depth++;
+		return;
+	}
+	rt_spin_lock(&console);
+	console_owner = me;
+	console_depth = 1;
+	console_flags = flags;
+}
+
+void rt_console_unlock(void)
+{
+	uint64_t flags;
+
+	if (!__atomic_load_n(&console_shared, __ATOMIC_ACQUIRE))
+		return;
+	if (--console_depth)
+		return;
+	flags = console_flags;
+	console_owner = NO_OWNER;
+	rt_spin_unlock(&console);
+	cpu_irq_restore(flags);
+}
+
 static void put_serial(char c, void *ctx)
 {
 	rt_putc(c);
@@ -177,7 +232,12 @@ static void put_serial(char c, void *ctx)
 
 int rt_vprintf(const char *fmt, va_list ap)
 {
-	return rt_vformat(put_serial, NULL, fmt, ap);
+	int n;
+
+	rt_console_lock();
+	n = rt_vformat(put_serial, NULL, fmt, ap);
+	rt_console_unlock();
+	return n;
 }
 
 int rt_printf(const char *fmt, ...)

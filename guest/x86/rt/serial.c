@@ -68,14 +68,18 @@ void rt_putc(char c)
 
 void rt_write(const char *s, size_t len)
 {
+	rt_console_lock();
 	for (size_t i = 0; i < len; i++)
 		rt_putc(s[i]);
+	rt_console_unlock();
 }
 
 void rt_puts(const char *s)
 {
+	rt_console_lock();
 	while (*s)
 		rt_putc(*s++);
+	rt_console_unlock();
 }
 
 /* Interrupts off (ISR or caller). */

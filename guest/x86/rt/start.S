@@ -30,7 +30,7 @@
 #define EFER_LME	0x00000100
 
 #define KERNEL_CS	0x08
-#define KERNEL_DS	0x10
+#define KERNEL_DS	0x10		/* 0x18: 32-bit code, see smp_tramp.S */
 
 #define PTE_P		0x001
 #define PTE_W		0x002
@@ -130,11 +130,16 @@ rt_long_entry:
 
 	.section .data.boot, "aw"
 	.balign	16
-rt_gdt:
+	.globl	rt_gdt
+rt_gdt:					/* accessed bits preset: never written */
 	.quad	0			/* 0x00: null */
 	.quad	0x00af9b000000ffff	/* 0x08: code, 64-bit (L), DPL 0 */
 	.quad	0x00cf93000000ffff	/* 0x10: data, flat 4 GiB, writable */
+	.quad	0x00cf9b000000ffff	/* 0x18: code, 32-bit flat (the AP
+					 * trampoline's step to long mode) */
 rt_gdt_end:
+	.globl	rt_gdt_size		/* absolute symbol: bytes in rt_gdt */
+	.set	rt_gdt_size, rt_gdt_end - rt_gdt
 	.balign	8
 	.globl	rt_gdt_ptr
 rt_gdt_ptr:				/* lgdt reads 6 bytes in 32-bit mode, */

@@ -53,6 +53,7 @@ static unsigned timer_hz; /* 0 when stopped */
 static unsigned tick_hz;  /* rate of the last start: uptime after a stop */
 static rt_timer_fn timer_cb;
 static void *timer_cb_arg;
+static volatile bool oneshot_fired; /* rt_udelay(): the one-shot expired */
 
 static inline uint32_t lapic_read(uint32_t reg)
 {
@@ -156,6 +157,14 @@ static void timer_isr(void *arg)
 {
 	uint64_t t = ticks + 1;
 
+	if (!timer_hz) {
+		/* rt_udelay()'s one-shot, which has counted down to 0 when
+		 * it fires (a stale periodic tick after a stop has not). */
+		if (lapic_read(LAPIC_TIMER_CCR) == 0)
+			oneshot_fired = true;
+		return;
+	}
+
 	ticks = t;
 	if (timer_cb)
 		timer_cb(t, timer_cb_arg);
@@ -224,4 +233,55 @@ void rt_sleep_ms(unsigned ms)
 		rt_timer_start(100, NULL, NULL);
 	n = ((uint64_t)ms * timer_hz + 999) / 1000;
 	rt_wait_ticks(ticks + n);
+}
+
+/* One-shot LAPIC timer: the vector is the periodic timer's, timer_isr()
+ * tells them apart by timer_hz (0 while no periodic timer runs). */
+void rt_udelay(unsigned us)
+{
+	uint64_t count;
+
+	if (timer_hz) {
+		rt_wait_ticks(ticks + 1 +
+			      ((uint64_t)us * timer_hz + 999999) / 1000000);
+		return;
+	}
+	count = (uint64_t)rt_timer_calibrate() * us / 1000;
+	if (count == 0)
+		count = 1;
+	if (count > 0xffffffffu)
+		count = 0xffffffffu;
+	rt_irq_init();
+	rt_irq_disable();
+	rt_vector_attach(RT_VEC_TIMER, timer_isr, NULL);
+	oneshot_fired = false;
+	lapic_write(LAPIC_TIMER_DCR, DCR_DIV16);
+	lapic_write(LAPIC_LVT_TIMER, RT_VEC_TIMER); /* one-shot, unmasked */
+	lapic_write(LAPIC_TIMER_ICR, (uint32_t)count);
+	for (;;) {
+		rt_irq_disable();
+		if (oneshot_fired)
+			break;
+		rt_wait_irq();
+	}
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | RT_VEC_TIMER);
+	rt_irq_enable();
+}
+
+unsigned rt_wait_count(const volatile unsigned *count, unsigned want,
+		       unsigned timeout_ms)
+{
+	uint64_t end;
+
+	if (!timer_hz)
+		rt_timer_start(100, NULL, NULL);
+	end = ticks + ((uint64_t)timer_hz * timeout_ms + 999) / 1000;
+	for (;;) {
+		rt_irq_disable();
+		if (*count >= want || ticks >= end || !timer_hz)
+			break;
+		rt_wait_irq();
+	}
+	rt_irq_enable();
+	return *count;
 }
