@@ -52,8 +52,8 @@ static void pc_reset_fire(struct pc_reset *r, const char *how)
 	vm_request_stop(r->vm, VM_STOP_REBOOT, 0);
 }
 
-static enum bus_status rst_cnt_io(void *opaque, uint64_t offset,
-				  uint8_t *data, unsigned size, bool is_write)
+static enum bus_status rst_cnt_io(void *opaque, uint64_t offset, uint8_t *data,
+				  unsigned size, bool is_write)
 {
 	struct pc_reset *r = opaque;
 

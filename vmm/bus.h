@@ -17,13 +17,14 @@
 #include <stdint.h>
 
 enum bus_status {
-	BUS_OK = 0,	   /* access done */
-	BUS_UNHANDLED = 1, /* nobody there: the VM's unhandled-I/O policy applies */
-	BUS_FAULT = 2,	   /* the access is illegal: stop the guest */
+	BUS_OK = 0, /* access done */
+	BUS_UNHANDLED =
+		1,     /* nobody there: the VM's unhandled-I/O policy applies */
+	BUS_FAULT = 2, /* the access is illegal: stop the guest */
 };
 
-typedef enum bus_status (*bus_fn)(void *opaque, uint64_t offset,
-				  uint8_t *data, unsigned size, bool is_write);
+typedef enum bus_status (*bus_fn)(void *opaque, uint64_t offset, uint8_t *data,
+				  unsigned size, bool is_write);
 
 struct bus_region {
 	uint64_t base;
@@ -34,7 +35,7 @@ struct bus_region {
 };
 
 struct bus {
-	const char *name; /* "pio" or "mmio" */
+	const char *name;	    /* "pio" or "mmio" */
 	struct bus_region *regions; /* sorted by base */
 	unsigned nr;
 	unsigned cap;

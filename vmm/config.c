@@ -967,9 +967,8 @@ enum {
 	VM_TRIPLE_FAULT,
 	VM_NKEYS
 };
-static const char *const vm_keys[] = { "name",	    "vcpus",
-				       "unhandled-io", "timeout",
-				       "on-reboot",    "triple-fault" };
+static const char *const vm_keys[] = { "name",	  "vcpus",     "unhandled-io",
+				       "timeout", "on-reboot", "triple-fault" };
 static const char *const on_reboot_names[] = { "exit", "restart", NULL };
 static const char *const triple_fault_names[] = { "fault", "reset", NULL };
 

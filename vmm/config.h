@@ -79,7 +79,7 @@ struct cfg_module {
 
 struct cfg_boot {
 	enum boot_format format;
-	char *image; /* resolved path; must exist and be readable */
+	char *image;   /* resolved path; must exist and be readable */
 	char *cmdline; /* "" if unset */
 	struct cfg_module *modules;
 	unsigned nr_modules;
@@ -88,7 +88,7 @@ struct cfg_boot {
 	bool has_load_address;
 	uint64_t load_address; /* raw: where the image goes (required) */
 	bool has_entry;
-	uint64_t entry; /* raw: entry point (default: load-address) */
+	uint64_t entry;	    /* raw: entry point (default: load-address) */
 	enum cpu_mode mode; /* raw: required; others: must be DEFAULT */
 	struct cfg_loc loc;
 	struct cfg_loc image_loc;
@@ -96,10 +96,10 @@ struct cfg_boot {
 
 /* One key of a device section after validation. */
 struct cfg_value {
-	const char *key;  /* the schema's key string */
-	char *str;	  /* the value as text (default text if not set) */
-	uint64_t num;	  /* numeric value: number, size, bool, enum index */
-	bool set;	  /* given in the file or by --set */
+	const char *key; /* the schema's key string */
+	char *str;	 /* the value as text (default text if not set) */
+	uint64_t num;	 /* numeric value: number, size, bool, enum index */
+	bool set;	 /* given in the file or by --set */
 	struct cfg_loc loc;
 };
 
@@ -112,14 +112,14 @@ struct cfg_device {
 };
 
 struct vm_config {
-	char *path; /* the config file as given */
-	char *dir;  /* its directory: relative paths resolve against it */
-	char *name; /* [vm] name, default: file name without .cfg */
+	char *path;	/* the config file as given */
+	char *dir;	/* its directory: relative paths resolve against it */
+	char *name;	/* [vm] name, default: file name without .cfg */
 	unsigned vcpus; /* 1..VMM_MAX_VCPUS, default 1 */
 	enum io_policy unhandled_io; /* default IO_POLICY_LOG */
 	uint64_t timeout_ms;	     /* 0: none */
-	bool reboot_restarts;	     /* [vm] on-reboot = restart (default exit) */
-	bool triple_fault_resets;    /* [vm] triple-fault = reset (default fault) */
+	bool reboot_restarts;	  /* [vm] on-reboot = restart (default exit) */
+	bool triple_fault_resets; /* [vm] triple-fault = reset (default fault) */
 
 	struct cfg_memory *mem;
 	unsigned nr_mem;
@@ -145,10 +145,9 @@ int config_load(struct vm_config *cfg, const char *path,
 
 /* Same from a string; `name` stands in for the file name in messages and
  * relative paths resolve against `dir` (NULL: current directory). */
-int config_load_string(struct vm_config *cfg, const char *name,
-		       const char *dir, const char *text,
-		       const char *const *overrides, unsigned nr_overrides,
-		       struct cfg_error *err);
+int config_load_string(struct vm_config *cfg, const char *name, const char *dir,
+		       const char *text, const char *const *overrides,
+		       unsigned nr_overrides, struct cfg_error *err);
 
 void config_free(struct vm_config *cfg);
 

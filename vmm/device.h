@@ -40,7 +40,7 @@ enum param_kind {
 struct dev_param {
 	const char *key;
 	enum param_kind kind;
-	const char *def;	    /* default as text; NULL: none */
+	const char *def; /* default as text; NULL: none */
 	bool required;
 	const char *const *choices; /* PARAM_ENUM: NULL-terminated */
 	uint64_t min, max;	    /* numeric bounds; max == 0: no bound */
@@ -52,7 +52,7 @@ enum dev_res_kind { DEV_RES_PIO, DEV_RES_MMIO, DEV_RES_IRQ };
 struct dev_resource {
 	enum dev_res_kind kind;
 	uint64_t base;
-	uint64_t size; /* 1 for an IRQ */
+	uint64_t size;	 /* 1 for an IRQ */
 	const char *key; /* the config key that chose it, for messages */
 };
 
@@ -61,7 +61,8 @@ struct dev_resource {
 struct device_type {
 	const char *name; /* the value of `type =` */
 	const char *help;
-	const struct dev_param *params; /* terminated by an entry with key NULL */
+	const struct dev_param
+		*params; /* terminated by an entry with key NULL */
 
 	/* Optional: rules across keys. 0 or -EINVAL with err filled. */
 	int (*check)(const struct cfg_device *cfg, struct cfg_error *err);

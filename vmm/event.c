@@ -33,8 +33,9 @@ int ev_add(struct event_loop *ev, int fd, ev_cb cb, void *opaque)
 		e.data.u32 = i;
 		if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
 			return -errno;
-		*w = (struct ev_watch){ .fd = fd, .cb = cb, .opaque = opaque,
-					.used = true };
+		*w = (struct ev_watch){
+			.fd = fd, .cb = cb, .opaque = opaque, .used = true
+		};
 		return 0;
 	}
 	return -ENOSPC;

@@ -40,21 +40,21 @@ int exit_decode_pio(const struct exit_ctx *c)
 	if ((size != 1 && size != 2 && size != 4) || !count ||
 	    offset < sizeof(struct kvm_run) || offset > c->run_size ||
 	    bytes > c->run_size - offset)
-		return fault(c, "malformed PIO exit (port 0x%x size %u count %u "
-				"offset 0x%llx)",
+		return fault(c,
+			     "malformed PIO exit (port 0x%x size %u count %u "
+			     "offset 0x%llx)",
 			     port, size, count, (unsigned long long)offset);
 	data = (uint8_t *)c->run + offset;
 	for (uint32_t i = 0; i < count; i++, data += size) {
-		enum bus_status st = bus_access(c->pio, port, data, size,
-						is_write);
+		enum bus_status st =
+			bus_access(c->pio, port, data, size, is_write);
 
 		if (st == BUS_OK)
 			continue;
 		if (st == BUS_FAULT)
 			return fault(c, "illegal PIO %s at port 0x%x",
 				     is_write ? "write" : "read", port);
-		if (!c->unhandled(c->opaque, "PIO", port, size, is_write,
-				  data))
+		if (!c->unhandled(c->opaque, "PIO", port, size, is_write, data))
 			return 1;
 	}
 	return 0;
@@ -78,7 +78,7 @@ int exit_decode_mmio(const struct exit_ctx *c)
 			     run->mmio.is_write ? "write" : "read",
 			     (unsigned long long)run->mmio.phys_addr);
 	return c->unhandled(c->opaque, "MMIO", run->mmio.phys_addr, size,
-			    run->mmio.is_write, run->mmio.data) ?
-		       0 :
-		       1;
+			    run->mmio.is_write, run->mmio.data)
+		       ? 0
+		       : 1;
 }

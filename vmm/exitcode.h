@@ -11,13 +11,13 @@
 #define VMM_EXITCODE_H
 
 enum vmm_exit_code {
-	VMM_EXIT_POWEROFF = 0,	   /* guest powered off cleanly */
-	VMM_EXIT_USAGE = 2,	   /* bad command line, config or image */
-	VMM_EXIT_HOST = 4,	   /* host or KVM error (no /dev/kvm, ioctl) */
-	VMM_EXIT_GUEST_FAULT = 6,  /* triple fault, forbidden I/O, ... */
-	VMM_EXIT_REBOOT = 8,	   /* guest asked for a reset (on-reboot=exit) */
-	VMM_EXIT_TIMEOUT = 10,	   /* [vm] timeout / --timeout expired */
-	VMM_EXIT_SIGNAL = 12,	   /* stopped by SIGINT/SIGTERM/SIGHUP */
+	VMM_EXIT_POWEROFF = 0,	  /* guest powered off cleanly */
+	VMM_EXIT_USAGE = 2,	  /* bad command line, config or image */
+	VMM_EXIT_HOST = 4,	  /* host or KVM error (no /dev/kvm, ioctl) */
+	VMM_EXIT_GUEST_FAULT = 6, /* triple fault, forbidden I/O, ... */
+	VMM_EXIT_REBOOT = 8,	  /* guest asked for a reset (on-reboot=exit) */
+	VMM_EXIT_TIMEOUT = 10,	  /* [vm] timeout / --timeout expired */
+	VMM_EXIT_SIGNAL = 12,	  /* stopped by SIGINT/SIGTERM/SIGHUP */
 };
 
 #endif

@@ -70,8 +70,8 @@ void log_ratelimited(struct log_ratelimit *rl, enum log_level level,
 	if (now - rl->last_ms >= rl->interval_ms) {
 		uint64_t refill = (now - rl->last_ms) / rl->interval_ms;
 
-		rl->tokens = (uint32_t)MIN((uint64_t)rl->burst,
-					   rl->tokens + refill);
+		rl->tokens =
+			(uint32_t)MIN((uint64_t)rl->burst, rl->tokens + refill);
 		rl->last_ms = now;
 	}
 	if (rl->tokens) {

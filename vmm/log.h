@@ -39,6 +39,7 @@ struct log_ratelimit {
 };
 
 void log_ratelimited(struct log_ratelimit *rl, enum log_level level,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

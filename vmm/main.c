@@ -118,8 +118,8 @@ static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
 		switch (c) {
 		case 's':
 			if (o->nr_overrides >= MAX_OVERRIDES)
-				return usage_error(usage, "too many --set options%s",
-						   "");
+				return usage_error(
+					usage, "too many --set options%s", "");
 			o->overrides[o->nr_overrides++] = optarg;
 			break;
 		case 't':
@@ -127,9 +127,9 @@ static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
 				return usage_error(usage, "unknown option %s",
 						   "--timeout");
 			if (parse_duration_ms(optarg, &o->timeout_ms))
-				return usage_error(usage,
-						   "--timeout: bad duration '%s'",
-						   optarg);
+				return usage_error(
+					usage, "--timeout: bad duration '%s'",
+					optarg);
 			o->has_timeout = true;
 			break;
 		case 'R':
@@ -187,8 +187,8 @@ static int load_config(struct run_opts *o, struct vm_config *cfg)
 			config_free(cfg);
 	}
 	if (ret) {
-		fprintf(stderr, "vmm: %s\n", err.msg[0] ? err.msg :
-							  strerror(-ret));
+		fprintf(stderr, "vmm: %s\n",
+			err.msg[0] ? err.msg : strerror(-ret));
 		return VMM_EXIT_USAGE;
 	}
 	return 0;
@@ -216,7 +216,7 @@ static int cmd_check(int argc, char **argv)
 }
 
 static const char *const param_kind_names[] = {
-	[PARAM_U64] = "number", [PARAM_SIZE] = "size", [PARAM_BOOL] = "bool",
+	[PARAM_U64] = "number", [PARAM_SIZE] = "size",	 [PARAM_BOOL] = "bool",
 	[PARAM_STR] = "text",	[PARAM_ENUM] = "choice", [PARAM_PATH] = "path",
 };
 
@@ -281,8 +281,7 @@ static void report_stop(const struct vm_config *cfg, const struct vm *vm,
 	case VM_STOP_DEBUG_EXIT:
 	case VM_STOP_REBOOT:
 		log_info("%s: %s; exit status %d", cfg->name,
-			 vm->stop_detail[0] ? vm->stop_detail :
-					      "guest stopped",
+			 vm->stop_detail[0] ? vm->stop_detail : "guest stopped",
 			 status);
 		break;
 	case VM_STOP_GUEST_FAULT:
@@ -411,9 +410,9 @@ int main(int argc, char **argv)
 			print_device_types(stdout);
 			return 0;
 		}
-		fputs(!strcmp(what, "run")     ? run_usage :
-		      !strcmp(what, "check") ? check_usage :
-					       main_usage,
+		fputs(!strcmp(what, "run")     ? run_usage
+		      : !strcmp(what, "check") ? check_usage
+					       : main_usage,
 		      stdout);
 		return 0;
 	}

@@ -13,8 +13,8 @@
 
 #define PAGE_SIZE 4096ULL
 
-static int map_file(const char *path, uint64_t size, bool readonly,
-		    int *fdp, void **hvap)
+static int map_file(const char *path, uint64_t size, bool readonly, int *fdp,
+		    void **hvap)
 {
 	struct stat st;
 	void *p;

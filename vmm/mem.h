@@ -22,10 +22,10 @@ struct mem_region {
 	char name[MEM_NAME_MAX];
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *hva;	/* host mapping, size bytes */
-	int fd;		/* backing file, -1 for anonymous memory */
-	bool readonly;	/* guest writes exit as MMIO (KVM_MEM_READONLY) */
-	uint32_t slot;	/* KVM memory slot, assigned by the VM */
+	uint8_t *hva;  /* host mapping, size bytes */
+	int fd;	       /* backing file, -1 for anonymous memory */
+	bool readonly; /* guest writes exit as MMIO (KVM_MEM_READONLY) */
+	uint32_t slot; /* KVM memory slot, assigned by the VM */
 };
 
 struct guest_mem {

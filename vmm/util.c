@@ -47,9 +47,9 @@ static const struct {
 	const char *suffix;
 	unsigned shift;
 } size_suffixes[] = {
-	{ "", 0 },	   { "b", 0 },	     { "k", 10 },  { "kb", 10 },
-	{ "kib", 10 }, { "m", 20 },	     { "mb", 20 }, { "mib", 20 },
-	{ "g", 30 },   { "gb", 30 },     { "gib", 30 }, { "t", 40 },
+	{ "", 0 },     { "b", 0 },    { "k", 10 },   { "kb", 10 },
+	{ "kib", 10 }, { "m", 20 },   { "mb", 20 },  { "mib", 20 },
+	{ "g", 30 },   { "gb", 30 },  { "gib", 30 }, { "t", 40 },
 	{ "tb", 40 },  { "tib", 40 },
 };
 

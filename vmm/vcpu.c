@@ -102,8 +102,8 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
 		log_err("vcpu%u: KVM_CREATE_VCPU: %s", id, strerror(errno));
 		return ret;
 	}
-	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vcpu->fd, 0);
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		ret = -errno;
 		vcpu->run = NULL;
@@ -222,7 +222,7 @@ static int handle_system_event(struct vcpu *vcpu)
 		return 1;
 	default:
 		vcpu_guest_fault(vcpu, "unknown system event %u",
-			    run->system_event.type);
+				 run->system_event.type);
 		return 1;
 	}
 }
@@ -244,17 +244,18 @@ static int vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_SYSTEM_EVENT:
 		return handle_system_event(vcpu);
 	case KVM_EXIT_FAIL_ENTRY:
-		vcpu_guest_fault(vcpu,
-			    "KVM could not enter the guest (hardware reason "
-			    "0x%llx): invalid CPU state",
-			    (unsigned long long)run->fail_entry
-				    .hardware_entry_failure_reason);
+		vcpu_guest_fault(
+			vcpu,
+			"KVM could not enter the guest (hardware reason "
+			"0x%llx): invalid CPU state",
+			(unsigned long long)
+				run->fail_entry.hardware_entry_failure_reason);
 		return 1;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vcpu_guest_fault(vcpu,
-			    "KVM internal error, suberror %u (e.g. an "
-			    "instruction KVM cannot emulate)",
-			    run->internal.suberror);
+				 "KVM internal error, suberror %u (e.g. an "
+				 "instruction KVM cannot emulate)",
+				 run->internal.suberror);
 		return 1;
 	default:
 		return arch_handle_exit(vcpu);

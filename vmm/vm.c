@@ -95,9 +95,9 @@ static int kvm_open(struct vm *vm)
 		int err = -errno;
 
 		log_err("cannot open /dev/kvm: %s%s", strerror(errno),
-			errno == ENOENT ? " (is the kvm module loaded?)" :
-			errno == EACCES ? " (add yourself to the kvm group)" :
-					  "");
+			errno == ENOENT	  ? " (is the kvm module loaded?)"
+			: errno == EACCES ? " (add yourself to the kvm group)"
+					  : "");
 		return err;
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
@@ -214,8 +214,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	vm->unhandled_rl = (struct log_ratelimit){ .burst = 10,
-						   .interval_ms = 1000 };
+	vm->unhandled_rl =
+		(struct log_ratelimit){ .burst = 10, .interval_ms = 1000 };
 
 	ret = ev_init(&vm->ev);
 	if (ret) {

@@ -58,11 +58,12 @@ static int check_device_resources(const struct vm_config *cfg,
 
 			if (rr->kind == DEV_RES_IRQ &&
 			    (rr->base == 0 || rr->base == 2)) {
-				cfg_dev_error(err, d, rr->key,
-					      "IRQ %llu belongs to the in-kernel "
-					      "%s",
-					      (unsigned long long)rr->base,
-					      rr->base ? "PIC cascade" : "PIT");
+				cfg_dev_error(
+					err, d, rr->key,
+					"IRQ %llu belongs to the in-kernel "
+					"%s",
+					(unsigned long long)rr->base,
+					rr->base ? "PIC cascade" : "PIT");
 				return -EINVAL;
 			}
 			if (rr->kind == DEV_RES_IRQ &&
@@ -224,8 +225,8 @@ int arch_vm_init(struct vm *vm)
 		.cap = KVM_CAP_X86_USER_SPACE_MSR,
 		.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN,
 	};
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-		  KVM_CAP_X86_USER_SPACE_MSR) > 0 &&
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) >
+		    0 &&
 	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
 		log_debug("KVM_CAP_X86_USER_SPACE_MSR: %s", strerror(errno));
 	return get_supported_cpuid(vm, xv);
@@ -243,9 +244,10 @@ static void tables_cfg(const struct vm *vm, const struct x86_vm *xv,
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
 		struct dev_resource res[DEV_MAX_RESOURCES];
-		unsigned n = d->type->resources ?
-				     d->type->resources(d, res, ARRAY_SIZE(res)) :
-				     0;
+		unsigned n =
+			d->type->resources
+				? d->type->resources(d, res, ARRAY_SIZE(res))
+				: 0;
 
 		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++)
 			if (res[r].kind == DEV_RES_IRQ && res[r].base < 16)
@@ -299,8 +301,8 @@ int arch_load_boot(struct vm *vm, char *err, size_t errlen)
 	if (ret)
 		goto out;
 
-	required = xv->entry.abi == X86_ABI_LINUX ||
-		   xv->entry.abi == X86_ABI_PVH;
+	required =
+		xv->entry.abi == X86_ABI_LINUX || xv->entry.abi == X86_ABI_PVH;
 	tables_cfg(vm, xv, &t);
 	t.required = required;
 	ret = x86_acpi_build(b, &t, &rsdp);
@@ -320,8 +322,8 @@ int arch_load_boot(struct vm *vm, char *err, size_t errlen)
 		ret = x86_cpu_prepare(b, xv);
 out:
 	if (ret)
-		snprintf(err, errlen, "%s", b->err[0] ? b->err :
-							strerror(-ret));
+		snprintf(err, errlen, "%s",
+			 b->err[0] ? b->err : strerror(-ret));
 	free(b);
 	return ret;
 }

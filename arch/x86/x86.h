@@ -20,13 +20,13 @@
 
 #include "arch/x86/boot.h"
 
-#define X86_IOAPIC_BASE	      0xfec00000ULL
-#define X86_IOAPIC_SIZE	      0x1000ULL
-#define X86_LAPIC_BASE	      0xfee00000ULL
-#define X86_LAPIC_SIZE	      0x1000ULL
-#define X86_KVM_IDENT_MAP     0xfeffc000ULL
-#define X86_KVM_TSS	      0xfeffd000ULL
-#define X86_KVM_PRIVATE_SIZE  0x4000ULL /* ident map page + 3 TSS pages */
+#define X86_IOAPIC_BASE	     0xfec00000ULL
+#define X86_IOAPIC_SIZE	     0x1000ULL
+#define X86_LAPIC_BASE	     0xfee00000ULL
+#define X86_LAPIC_SIZE	     0x1000ULL
+#define X86_KVM_IDENT_MAP    0xfeffc000ULL
+#define X86_KVM_TSS	     0xfeffd000ULL
+#define X86_KVM_PRIVATE_SIZE 0x4000ULL /* ident map page + 3 TSS pages */
 
 /* GDT the VMM builds for protected and long mode entry. */
 #define X86_SEL_CODE32 0x08

@@ -19,11 +19,11 @@
  * base (status 2 bytes, enable 2 bytes), PM1a_CNT_BLK at base + 4 (2 bytes).
  * Writing SLP_EN with SLP_TYP = ABI_ACPI_SLP_TYP_S5 powers the VM off; the
  * FADT/DSDT (_S5) the VMM generates advertise the same values. */
-#define ABI_ACPI_PM_BASE      0x600
-#define ABI_ACPI_PM1_CNT      (ABI_ACPI_PM_BASE + 4)
-#define ABI_ACPI_SLP_EN	      (1u << 13)
+#define ABI_ACPI_PM_BASE       0x600
+#define ABI_ACPI_PM1_CNT       (ABI_ACPI_PM_BASE + 4)
+#define ABI_ACPI_SLP_EN	       (1u << 13)
 #define ABI_ACPI_SLP_TYP_SHIFT 10
-#define ABI_ACPI_SLP_TYP_S5   5u
+#define ABI_ACPI_SLP_TYP_S5    5u
 #define ABI_ACPI_POWEROFF \
 	((ABI_ACPI_SLP_TYP_S5 << ABI_ACPI_SLP_TYP_SHIFT) | ABI_ACPI_SLP_EN)
 

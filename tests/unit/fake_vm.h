@@ -13,7 +13,7 @@
 #include "vmm/mem.h"
 #include "vmm/vm.h"
 
-#define FAKE_VM_IRQS	 64
+#define FAKE_VM_IRQS	64
 #define FAKE_VM_WATCHES 8
 
 struct vm {

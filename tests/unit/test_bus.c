@@ -74,9 +74,8 @@ Test(bus, rejects_bad_regions)
 	cr_assert_eq(bus_register(&b, UINT64_MAX, 2, rec_fn, &r, "wrap"),
 		     -EINVAL);
 	/* ending exactly at 2^64 - 1 is fine */
-	cr_assert_eq(bus_register(&b, UINT64_MAX - 0xf, 0x10, rec_fn, &r,
-				  "top"),
-		     0);
+	cr_assert_eq(
+		bus_register(&b, UINT64_MAX - 0xf, 0x10, rec_fn, &r, "top"), 0);
 	bus_seal(&b);
 	cr_assert_eq(bus_register(&b, 0x100, 4, rec_fn, &r, "late"), -EBUSY);
 }
@@ -105,7 +104,8 @@ Test(bus, lookup_many_regions)
 					  &r[i], "r"),
 			     0);
 	for (unsigned i = 0; i < 64; i++) {
-		const struct bus_region *reg = bus_find(&b, i * 0x100 + 0x7f, 1);
+		const struct bus_region *reg =
+			bus_find(&b, i * 0x100 + 0x7f, 1);
 
 		cr_assert_not_null(reg);
 		cr_assert_eq(reg->opaque, &r[63 - i]);

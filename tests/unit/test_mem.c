@@ -27,9 +27,9 @@ Test(mem, add_region_rules)
 		     -EINVAL);
 	cr_assert_eq(mem_add_region(&m, "x", 16 << 20, 0x800, NULL, false),
 		     -EINVAL);
-	cr_assert_eq(mem_add_region(&m, "x", (16 << 20) + 1, 0x1000, NULL,
-				    false),
-		     -EINVAL);
+	cr_assert_eq(
+		mem_add_region(&m, "x", (16 << 20) + 1, 0x1000, NULL, false),
+		-EINVAL);
 	cr_assert_eq(mem_add_region(&m, "hi", 16 << 20, 0x1000, NULL, false),
 		     0);
 	cr_assert_eq(m.nr, 2);
@@ -102,8 +102,7 @@ Test(mem, readonly_file_too_small)
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, 0x1000), 0);
-	cr_assert_eq(mem_add_region(&m, "rom", 0, 0x2000, path, true),
-		     -EINVAL);
+	cr_assert_eq(mem_add_region(&m, "rom", 0, 0x2000, path, true), -EINVAL);
 	cr_assert_eq(mem_add_region(&m, "rom", 0, 0x1000, path, true), 0);
 	cr_assert(m.regions[0].readonly);
 	close(fd);

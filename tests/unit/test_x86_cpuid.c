@@ -20,31 +20,38 @@ static struct kvm_cpuid2 *table(void)
 
 	cr_assert_not_null(c);
 	/* leaf 1 as a host would report it: APIC ID 7, 16 logical CPUs */
-	c->entries[n++] = (struct kvm_cpuid_entry2){
-		.function = 1, .eax = 0x00a20f10, .ebx = 0x07100800,
-		.ecx = 0x7ed8320b, .edx = 0x178bfbff
-	};
+	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 1,
+						     .eax = 0x00a20f10,
+						     .ebx = 0x07100800,
+						     .ecx = 0x7ed8320b,
+						     .edx = 0x178bfbff };
 	/* leaf 4: L1d, L1i, L2, L3, end */
 	for (unsigned lvl = 0; lvl < 5; lvl++) {
 		c->entries[n++] = (struct kvm_cpuid_entry2){
-			.function = 4, .index = lvl,
+			.function = 4,
+			.index = lvl,
 			.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
 			.eax = cache_eax[lvl] ? cache_eax[lvl] | (15u << 26) |
-							(1u << 14) :
-						0
+							(1u << 14)
+					      : 0
 		};
 	}
 	for (unsigned idx = 0; idx < 3; idx++)
 		c->entries[n++] = (struct kvm_cpuid_entry2){
-			.function = 0xb, .index = idx,
+			.function = 0xb,
+			.index = idx,
 			.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-			.eax = 4, .ebx = 16, .ecx = 0x201, .edx = 7
+			.eax = 4,
+			.ebx = 16,
+			.ecx = 0x201,
+			.edx = 7
 		};
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x80000008,
 						     .eax = 0x3030,
 						     .ecx = 0x400f };
 	c->entries[n++] = (struct kvm_cpuid_entry2){ .function = 0x8000001e,
-						     .eax = 7, .ebx = 0x103 };
+						     .eax = 7,
+						     .ebx = 0x103 };
 	c->nent = n;
 	return c;
 }
@@ -77,7 +84,8 @@ Test(cpuid, four_vcpus_vcpu3)
 		cr_assert_eq(eax >> 26, 3, "cores per package - 1");
 		cr_assert_eq((eax >> 14) & 0xfff, lvl == 3 ? 3 : 0,
 			     "sharing of cache index %u", lvl);
-		cr_assert_eq(eax & 0x3fff, cache_eax[lvl], "cache type/level kept");
+		cr_assert_eq(eax & 0x3fff, cache_eax[lvl],
+			     "cache type/level kept");
 	}
 	cr_assert_eq(leaf(c, 4, 4)->eax, 0, "terminator stays empty");
 
