@@ -122,7 +122,7 @@ fetch_packages() {
 		Libs: -L\${libdir} -lcriterion
 		Cflags: -I\${includedir}
 	EOF
-	(cd "$dir/debs" && ls *.deb) >"$dir/.complete"
+	(cd "$dir/debs" && ls -- *.deb) >"$dir/.complete"
 }
 
 build_helper() {

@@ -56,8 +56,7 @@ asm(".pushsection .rodata\n"
     "probe_guest_end:\n"
     ".popsection\n");
 #elif defined(__aarch64__)
-#define PROBE_MMIO	0x1000
-#define PSCI_SYSTEM_OFF 0x84000008
+#define PROBE_MMIO 0x1000
 asm(".pushsection .rodata\n"
     ".globl probe_guest_start, probe_guest_end\n"
     ".balign 4\n"
