@@ -205,15 +205,7 @@ static void acpi_pm_destroy(struct device *dev)
 static unsigned acpi_pm_resources(const struct cfg_device *cfg,
 				  struct dev_resource *res, unsigned max)
 {
-	if (!max)
-		return 0;
-	res[0] = (struct dev_resource){
-		.kind = DEV_RES_PIO,
-		.base = cfg_dev_num(cfg, "port"),
-		.size = ACPI_PM_SIZE,
-		.key = "port",
-	};
-	return 1;
+	return dev_port_resource(cfg, ACPI_PM_SIZE, res, max);
 }
 
 /* Listed in devices/registry.c. */

@@ -591,15 +591,7 @@ static void cmos_destroy(struct device *dev)
 static unsigned cmos_resources(const struct cfg_device *cfg,
 			       struct dev_resource *res, unsigned max)
 {
-	if (!max)
-		return 0;
-	res[0] = (struct dev_resource){
-		.kind = DEV_RES_PIO,
-		.base = cfg_dev_num(cfg, "port"),
-		.size = 2,
-		.key = "port",
-	};
-	return 1;
+	return dev_port_resource(cfg, 2, res, max);
 }
 
 /* Listed in devices/registry.c. */

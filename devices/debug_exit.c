@@ -105,15 +105,7 @@ static int debug_exit_check(const struct cfg_device *cfg, struct cfg_error *err)
 static unsigned debug_exit_resources(const struct cfg_device *cfg,
 				     struct dev_resource *res, unsigned max)
 {
-	if (!max)
-		return 0;
-	res[0] = (struct dev_resource){
-		.kind = DEV_RES_PIO,
-		.base = cfg_dev_num(cfg, "port"),
-		.size = cfg_dev_num(cfg, "size"),
-		.key = "port",
-	};
-	return 1;
+	return dev_port_resource(cfg, cfg_dev_num(cfg, "size"), res, max);
 }
 
 static int debug_exit_create(struct vm *vm, struct device *dev)

@@ -85,6 +85,22 @@ struct device {
 	void *priv;
 };
 
+/* The common resources() answer: `size` ports from the "port" key. */
+static inline unsigned dev_port_resource(const struct cfg_device *cfg,
+					 uint64_t size,
+					 struct dev_resource *res, unsigned max)
+{
+	if (!max)
+		return 0;
+	res[0] = (struct dev_resource){
+		.kind = DEV_RES_PIO,
+		.base = cfg_dev_num(cfg, "port"),
+		.size = size,
+		.key = "port",
+	};
+	return 1;
+}
+
 /* devices/registry.c */
 const struct device_type *device_type_find(const char *name);
 /* NULL-terminated list of all types, registry order. */

@@ -211,9 +211,11 @@ int x86_mb_load_elf(struct boot_ctx *b, const char *path, const uint8_t *data,
 		    size_t size, struct elf_info *info);
 
 /* Load cfg->boot.modules page aligned above min_addr, below 4 GiB, in
- * config order. start/end arrays have cfg->boot.nr_modules entries. */
+ * config order. *start / *end are set to calloc'd arrays of
+ * cfg->boot.nr_modules addresses (NULL when there are none) that the
+ * caller frees, also on error. */
 int x86_mb_load_modules(struct boot_ctx *b, const struct vm_config *cfg,
-			uint64_t min_addr, uint64_t *start, uint64_t *end);
+			uint64_t min_addr, uint64_t **start, uint64_t **end);
 
 /* Find (without reserving) `size` bytes aligned to `align` (power of two)
  * in [min, max), inside one writable RAM region and clear of every

@@ -235,9 +235,18 @@ static const char *base_name(const char *path)
 }
 
 int x86_mb_load_modules(struct boot_ctx *b, const struct vm_config *cfg,
-			uint64_t min_addr, uint64_t *start, uint64_t *end)
+			uint64_t min_addr, uint64_t **startp, uint64_t **endp)
 {
 	uint64_t limit = x86_ram_size(b->mem);
+	uint64_t *start, *end;
+
+	*startp = *endp = NULL;
+	if (!cfg->boot.nr_modules)
+		return 0;
+	*startp = start = calloc(cfg->boot.nr_modules, sizeof(*start));
+	*endp = end = calloc(cfg->boot.nr_modules, sizeof(*end));
+	if (!start || !end)
+		return boot_fail(b, -ENOMEM, "out of memory");
 
 	for (unsigned i = 0; i < cfg->boot.nr_modules; i++) {
 		const struct cfg_module *m = &cfg->boot.modules[i];
@@ -394,7 +403,6 @@ int multiboot1_load(struct boot_ctx *b, const struct vm_config *cfg,
 		    const uint8_t *data, size_t size, struct x86_entry *entry)
 {
 	const char *path = cfg->boot.image;
-	unsigned nr_mods = cfg->boot.nr_modules;
 	uint64_t *mod_start = NULL, *mod_end = NULL;
 	uint64_t image_end, info_gpa = 0, rip;
 	struct mb1_header h = { 0 };
@@ -474,19 +482,10 @@ int multiboot1_load(struct boot_ctx *b, const struct vm_config *cfg,
 				 path);
 	}
 
-	if (nr_mods) {
-		mod_start = calloc(nr_mods, sizeof(*mod_start));
-		mod_end = calloc(nr_mods, sizeof(*mod_end));
-		if (!mod_start || !mod_end) {
-			ret = boot_fail(b, -ENOMEM, "out of memory");
-			goto out;
-		}
-		ret = x86_mb_load_modules(b, cfg,
-					  ALIGN_UP(image_end, PAGE_SIZE),
-					  mod_start, mod_end);
-		if (ret)
-			goto out;
-	}
+	ret = x86_mb_load_modules(b, cfg, ALIGN_UP(image_end, PAGE_SIZE),
+				  &mod_start, &mod_end);
+	if (ret)
+		goto out;
 	ret = build_info(b, cfg, mod_start, mod_end, &info_gpa);
 	if (ret)
 		goto out;

@@ -416,7 +416,6 @@ int multiboot2_load(struct boot_ctx *b, const struct vm_config *cfg,
 		    const uint8_t *data, size_t size, struct x86_entry *entry)
 {
 	const char *path = cfg->boot.image;
-	unsigned nr_mods = cfg->boot.nr_modules;
 	uint64_t *mod_start = NULL, *mod_end = NULL;
 	uint64_t image_start, image_end, info_gpa = 0, rip;
 	struct mb2_req req = { 0 };
@@ -517,19 +516,10 @@ int multiboot2_load(struct boot_ctx *b, const struct vm_config *cfg,
 				 path);
 	}
 
-	if (nr_mods) {
-		mod_start = calloc(nr_mods, sizeof(*mod_start));
-		mod_end = calloc(nr_mods, sizeof(*mod_end));
-		if (!mod_start || !mod_end) {
-			ret = boot_fail(b, -ENOMEM, "out of memory");
-			goto out;
-		}
-		ret = x86_mb_load_modules(b, cfg,
-					  ALIGN_UP(image_end, PAGE_SIZE),
-					  mod_start, mod_end);
-		if (ret)
-			goto out;
-	}
+	ret = x86_mb_load_modules(b, cfg, ALIGN_UP(image_end, PAGE_SIZE),
+				  &mod_start, &mod_end);
+	if (ret)
+		goto out;
 	ret = build_info(b, cfg, mod_start, mod_end, image_start, &info_gpa);
 	if (ret)
 		goto out;
