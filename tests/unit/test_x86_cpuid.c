@@ -132,4 +132,5 @@ Test(cpuid, sixty_four_vcpus)
 	cr_assert_eq(leaf(c, 4, 0)->eax >> 26, 63);
 	cr_assert_eq(leaf(c, 0xb, 1)->eax, 6);
 	cr_assert_eq(leaf(c, 0x80000008, 0)->ecx & 0xff, 63);
+	free(c);
 }
