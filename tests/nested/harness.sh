@@ -12,6 +12,8 @@
 #   no-kvm       an L1 CPU without SVM: exit 125 and the /dev/kvm message
 #   cached       with everything cached, no apt-get/apt-cache/dpkg-deb runs
 #                (they are replaced by failing stubs on PATH)
+#   tmp-cwd      a working directory under /tmp (L1 has its own /tmp; CI
+#                may clone there) is shared automatically, read-write
 # Environment: NEST_OPTIONS, extra tools/nest options (e.g. "-v").
 set -euo pipefail
 
@@ -106,6 +108,19 @@ cached)
 	[ "$rc" -eq 0 ] || fail "exit status $rc"
 	! grep -Eq "nest: (fetching|building)" "$tmp/err" ||
 		fail "cached run fetched or built"
+	;;
+tmp-cwd)
+	work=$(mktemp -d /tmp/vmm-nest-cwd.XXXXXX)
+	trap 'rm -rf "$tmp" "$work"' EXIT
+	echo "made on the host" >"$work/in"
+	cd "$work"
+	run x86_64 -- sh -c 'cat in; echo inside >out; pwd'
+	cd - >/dev/null
+	[ "$rc" -eq 0 ] || fail "exit status $rc"
+	grep -qx "made on the host" "$tmp/out" || fail "host file not visible"
+	grep -qx "$work" "$tmp/out" || fail "working directory not kept"
+	[ "$(cat "$work/out" 2>/dev/null)" = inside ] ||
+		fail "file written inside L1 did not reach the host"
 	;;
 *)
 	echo "unknown case $case_" >&2
