@@ -7,8 +7,10 @@
  * Call order, all on the main thread unless noted:
  *   arch_check_config()              after config_load(), before any VM
  *   arch_vm_init()                   after KVM_CREATE_VM, before memory
+ *   arch_irq_routes()                right after arch_vm_init()
  *   arch_vm_setup_memory()           after guest RAM slots are registered
  *   arch_load_boot()                 loads the image, prepares entry state
+ *   arch_pci_layout()                before the devices, if one is PCI
  *   arch_vcpu_init()  (per vCPU)     after KVM_CREATE_VCPU
  *   arch_vcpu_reset() (per vCPU)     before the first KVM_RUN, and on reboot
  *   arch_vm_ready()                  once every vCPU exists
@@ -19,6 +21,7 @@
 #ifndef ARCH_ARCH_H
 #define ARCH_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +29,8 @@
 
 struct vm;
 struct vcpu;
+struct kvm_irq_routing_entry;
+struct pci_layout;
 
 /* Architecture name ("x86_64", "arm64"). */
 extern const char arch_name[];
@@ -67,6 +72,20 @@ int arch_handle_exit(struct vcpu *vcpu);
 
 /* Registers, segments and control state, for fault reports. */
 void arch_dump_regs(struct vcpu *vcpu, FILE *out);
+
+/*
+ * The GSI routes of the in-kernel irqchip (the lines vm_set_irq() drives),
+ * which KVM_SET_GSI_ROUTING must keep when MSI routes are added: at most max
+ * entries into e, returns how many (x86: KVM's default routing, GSI n to
+ * IOAPIC pin n for 0-23 and to the PICs for 0-15). MSI routes take the GSIs
+ * above the highest one used here.
+ */
+unsigned arch_irq_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
+			 unsigned max);
+
+/* Where the PCI host bridge lives (devices/pci.h). false: no PCI on this
+ * arch (yet). */
+bool arch_pci_layout(struct pci_layout *l);
 
 void arch_vcpu_destroy(struct vcpu *vcpu);
 void arch_vm_destroy(struct vm *vm);

@@ -14,6 +14,11 @@
  *               keyboard is emulated. The FADT says there is no 8042, so
  *               Linux does not probe it.
  *
+ * With a PCI host bridge (any PCI device configured) 0xcf9 lies inside the
+ * bridge's type-1 port block 0xcf8-0xcff: the bridge owns the block and
+ * hands byte accesses at 0xcf9 to this device (pci_host_claim_port()), as an
+ * Intel chipset decodes them. Without one, 0xcf9 is registered here alone.
+ *
  * A reset stops the VM with VM_STOP_REBOOT; [vm] on-reboot (or
  * --on-reboot) decides whether vmm exits (status 8) or boots the guest
  * again.
@@ -22,12 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/abi/x86_pc.h"
 #include "devices/devices.h"
+#include "devices/pci.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-#define RST_CNT_PORT	0xcf9
+#define RST_CNT_PORT	ABI_PC_RESET_PORT
 #define RST_CNT_RST_CPU (1u << 2)
 #define KBC_CMD_PORT	0x64
 #define KBC_CMD_RESET	0xfe
@@ -114,7 +121,11 @@ static int pc_reset_create(struct vm *vm, struct device *dev)
 		return -ENOMEM;
 	r->vm = vm;
 	r->name = dev->name;
-	ret = bus_register(pio, RST_CNT_PORT, 1, rst_cnt_io, r, dev->name);
+	/* The PCI host, if any, exists before every device (vmm/vm.c). */
+	ret = pci_host_claim_port(vm, RST_CNT_PORT, 1, rst_cnt_io, r);
+	if (ret == -ENODEV)
+		ret = bus_register(pio, RST_CNT_PORT, 1, rst_cnt_io, r,
+				   dev->name);
 	if (!ret && cfg_dev_num(dev->cfg, "kbc"))
 		ret = bus_register(pio, KBC_CMD_PORT, 1, kbc_io, r, dev->name);
 	if (ret) {

@@ -20,6 +20,7 @@ TEST_PKGS=(
 	cpio xz-utils   # tools/nest: L1 initramfs, uncompressed x86 kernel
 	clang libclang-rt-14-dev # tools/fuzz-run: libFuzzer + ASan/UBSan
 	acpica-tools    # iasl: unit tests disassemble the generated ACPI tables
+	iproute2 iputils-ping # tests/integration/net.sh: netns, TAP, real ICMP
 )
 
 # --- cross-building and running the core for arm64 ---

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "devices/pci.h"
 #include "vmm/console.h"
 #include "vmm/exitcode.h"
 #include "vmm/util.h"
@@ -82,6 +83,337 @@ int vm_watch_fd(struct vm *vm, int fd, vm_fd_cb cb, void *opaque)
 void vm_unwatch_fd(struct vm *vm, int fd)
 {
 	ev_del(&vm->ev, fd);
+}
+
+/* ---- KVM fast paths: ioeventfd, irqfd, MSI routes (vmm/vm.h) ---- */
+
+static int kvm_check(struct vm *vm, long cap)
+{
+	int r = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, cap);
+
+	return r > 0 ? r : 0;
+}
+
+/* What the host supports; the irqchip exists (arch_vm_init()) by now. */
+static int vm_fast_init(struct vm *vm)
+{
+	vm->has_ioeventfd = kvm_check(vm, KVM_CAP_IOEVENTFD);
+	vm->has_ioeventfd_anylen = kvm_check(vm, KVM_CAP_IOEVENTFD_ANY_LENGTH);
+	vm->has_irqfd = kvm_check(vm, KVM_CAP_IRQFD);
+	vm->has_routing = kvm_check(vm, KVM_CAP_IRQ_ROUTING);
+	vm->has_signal_msi = kvm_check(vm, KVM_CAP_SIGNAL_MSI);
+	vm->has_msi_devid = kvm_check(vm, KVM_CAP_MSI_DEVID);
+	vm->nr_chip_routes =
+		arch_irq_routes(vm, vm->chip_routes, VM_MAX_CHIP_ROUTES);
+	vm->msi_gsi_base = 0;
+	for (unsigned i = 0; i < vm->nr_chip_routes; i++)
+		vm->msi_gsi_base =
+			MAX(vm->msi_gsi_base, vm->chip_routes[i].gsi + 1);
+	vm->routing =
+		calloc(1, sizeof(*vm->routing) +
+				  (VM_MAX_CHIP_ROUTES + VM_MAX_MSI_ROUTES) *
+					  sizeof(vm->routing->entries[0]));
+	if (!vm->routing) {
+		log_err("out of memory for the GSI routing table");
+		return -ENOMEM;
+	}
+	log_debug("KVM fast paths: ioeventfd %d (any length %d), irqfd %d, "
+		  "routing %d, signal-msi %d, msi-devid %d; MSI GSIs from %u",
+		  vm->has_ioeventfd, vm->has_ioeventfd_anylen, vm->has_irqfd,
+		  vm->has_routing, vm->has_signal_msi, vm->has_msi_devid,
+		  vm->msi_gsi_base);
+	return 0;
+}
+
+static int ioeventfd(struct vm *vm, enum vm_bus_kind kind, uint64_t addr,
+		     unsigned len, bool has_match, uint64_t match, int efd,
+		     bool del)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = has_match ? match : 0,
+		.addr = addr,
+		.len = len,
+		.fd = efd,
+	};
+
+	if (!vm->has_ioeventfd)
+		return -ENOTSUP;
+	if (len != 0 && len != 1 && len != 2 && len != 4 && len != 8)
+		return -EINVAL;
+	if (len == 0 && (kind == VM_BUS_PIO || has_match))
+		return -EINVAL;
+	if (len == 0 && !vm->has_ioeventfd_anylen)
+		return -ENOTSUP;
+	if (efd < 0)
+		return -EBADF;
+	if (kind == VM_BUS_PIO)
+		io.flags |= KVM_IOEVENTFD_FLAG_PIO;
+	if (has_match)
+		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+	if (del)
+		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_ioeventfd_add(struct vm *vm, enum vm_bus_kind kind, uint64_t addr,
+		     unsigned len, bool has_match, uint64_t match, int efd)
+{
+	return ioeventfd(vm, kind, addr, len, has_match, match, efd, false);
+}
+
+int vm_ioeventfd_del(struct vm *vm, enum vm_bus_kind kind, uint64_t addr,
+		     unsigned len, bool has_match, uint64_t match, int efd)
+{
+	return ioeventfd(vm, kind, addr, len, has_match, match, efd, true);
+}
+
+static int irqfd(struct vm *vm, int efd, unsigned gsi, bool del)
+{
+	struct kvm_irqfd f = {
+		.fd = (uint32_t)efd,
+		.gsi = gsi,
+		.flags = del ? KVM_IRQFD_FLAG_DEASSIGN : 0,
+	};
+
+	if (!vm->has_irqfd)
+		return -ENOTSUP;
+	if (efd < 0)
+		return -EBADF;
+	if (gsi >= vm->msi_gsi_base + VM_MAX_MSI_ROUTES)
+		return -EINVAL;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &f) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_irqfd_add(struct vm *vm, int efd, unsigned gsi)
+{
+	return irqfd(vm, efd, gsi, false);
+}
+
+int vm_irqfd_del(struct vm *vm, int efd, unsigned gsi)
+{
+	return irqfd(vm, efd, gsi, true);
+}
+
+/*
+ * Load the routing table: the irqchip's routes, then every MSI route with a
+ * message that is not masked. A masked or unset route has no entry, so an
+ * irqfd on its GSI delivers nothing. irq_lock held.
+ */
+static int msi_routes_commit(struct vm *vm)
+{
+	struct kvm_irq_routing *t = vm->routing;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_chip_routes; i++)
+		t->entries[n++] = vm->chip_routes[i];
+	for (unsigned i = 0; i < VM_MAX_MSI_ROUTES; i++) {
+		const struct vm_msi_route *r = &vm->msi[i];
+		struct kvm_irq_routing_entry *e;
+
+		if (!r->used || !r->valid || r->masked)
+			continue;
+		e = &t->entries[n++];
+		memset(e, 0, sizeof(*e));
+		e->gsi = vm->msi_gsi_base + i;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)r->addr;
+		e->u.msi.address_hi = (uint32_t)(r->addr >> 32);
+		e->u.msi.data = r->data;
+		if (vm->has_msi_devid) {
+			e->flags = KVM_MSI_VALID_DEVID;
+			e->u.msi.devid = r->devid;
+		}
+	}
+	t->nr = n;
+	t->flags = 0;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_msi_route_alloc(struct vm *vm)
+{
+	int ret = -ENOSPC;
+
+	if (!vm->has_routing || !vm->has_irqfd)
+		return -ENOTSUP;
+	pthread_mutex_lock(&vm->irq_lock);
+	for (unsigned i = 0; i < VM_MAX_MSI_ROUTES; i++) {
+		if (vm->msi[i].used)
+			continue;
+		vm->msi[i] = (struct vm_msi_route){ .used = true };
+		ret = (int)(vm->msi_gsi_base + i);
+		break;
+	}
+	pthread_mutex_unlock(&vm->irq_lock);
+	return ret;
+}
+
+static struct vm_msi_route *msi_route(struct vm *vm, unsigned gsi)
+{
+	if (gsi < vm->msi_gsi_base ||
+	    gsi - vm->msi_gsi_base >= VM_MAX_MSI_ROUTES)
+		return NULL;
+	if (!vm->msi[gsi - vm->msi_gsi_base].used)
+		return NULL;
+	return &vm->msi[gsi - vm->msi_gsi_base];
+}
+
+int vm_msi_route_set(struct vm *vm, unsigned gsi, uint64_t addr, uint32_t data,
+		     uint32_t devid, bool masked)
+{
+	struct vm_msi_route *r, old;
+	int ret;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	r = msi_route(vm, gsi);
+	if (!r) {
+		pthread_mutex_unlock(&vm->irq_lock);
+		return -EINVAL;
+	}
+	old = *r;
+	r->valid = true;
+	r->addr = addr;
+	r->data = data;
+	r->devid = devid;
+	r->masked = masked;
+	/* Nothing the table holds changed (a masked route stays out). */
+	if (old.valid && old.masked == masked &&
+	    (masked ||
+	     (old.addr == addr && old.data == data && old.devid == devid))) {
+		pthread_mutex_unlock(&vm->irq_lock);
+		return 0;
+	}
+	ret = msi_routes_commit(vm);
+	if (ret)
+		*r = old;
+	pthread_mutex_unlock(&vm->irq_lock);
+	return ret;
+}
+
+void vm_msi_route_free(struct vm *vm, unsigned gsi)
+{
+	struct vm_msi_route *r;
+	int ret;
+
+	pthread_mutex_lock(&vm->irq_lock);
+	r = msi_route(vm, gsi);
+	if (r) {
+		bool listed = r->valid && !r->masked;
+
+		*r = (struct vm_msi_route){ 0 };
+		ret = listed ? msi_routes_commit(vm) : 0;
+		if (ret)
+			log_warn("GSI %u: cannot remove its MSI route: %s", gsi,
+				 strerror(-ret));
+	}
+	pthread_mutex_unlock(&vm->irq_lock);
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
+	struct kvm_msi m = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+	int r;
+
+	if (!vm->has_signal_msi)
+		return -ENOTSUP;
+	if (vm->has_msi_devid) {
+		m.flags = KVM_MSI_VALID_DEVID;
+		m.devid = devid;
+	}
+	/* > 0 delivered, 0 blocked by the guest (e.g. a masked LAPIC). */
+	r = ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+	if (r < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- RAM mapped while running (vmm/vm.h) ---- */
+
+int vm_mem_map(struct vm *vm, uint64_t gpa, uint64_t size, void *hva,
+	       bool readonly)
+{
+	struct kvm_userspace_memory_region kr;
+	int idx = -1, ret;
+
+	if (!size || size % 4096 || gpa % 4096 || (uintptr_t)hva % 4096 ||
+	    gpa + (size - 1) < gpa)
+		return -EINVAL;
+	for (unsigned i = 0; i < vm->mem.nr; i++)
+		if (ranges_overlap(gpa, size, vm->mem.regions[i].gpa,
+				   vm->mem.regions[i].size))
+			return -EEXIST;
+	pthread_mutex_lock(&vm->map_lock);
+	for (unsigned i = 0; i < VM_MAX_MEM_MAPS; i++) {
+		const struct vm_mem_map *m = &vm->maps[i];
+
+		if (!m->used) {
+			if (idx < 0)
+				idx = (int)i;
+			continue;
+		}
+		if (ranges_overlap(gpa, size, m->gpa, m->size)) {
+			pthread_mutex_unlock(&vm->map_lock);
+			return -EEXIST;
+		}
+	}
+	if (idx < 0) {
+		pthread_mutex_unlock(&vm->map_lock);
+		return -ENOSPC;
+	}
+	kr = (struct kvm_userspace_memory_region){
+		.slot = MEM_MAX_REGIONS + (unsigned)idx,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+		ret = -errno;
+		pthread_mutex_unlock(&vm->map_lock);
+		return ret;
+	}
+	vm->maps[idx] = (struct vm_mem_map){
+		.used = true,
+		.gpa = gpa,
+		.size = size,
+		.hva = hva,
+		.readonly = readonly,
+	};
+	pthread_mutex_unlock(&vm->map_lock);
+	return idx;
+}
+
+void vm_mem_unmap(struct vm *vm, int handle)
+{
+	struct kvm_userspace_memory_region kr = { 0 };
+
+	if (handle < 0 || handle >= VM_MAX_MEM_MAPS)
+		return;
+	pthread_mutex_lock(&vm->map_lock);
+	if (vm->maps[handle].used) {
+		/* Size 0 deletes the slot. */
+		kr.slot = MEM_MAX_REGIONS + (unsigned)handle;
+		kr.guest_phys_addr = vm->maps[handle].gpa;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+			log_warn("cannot remove memory slot %u: %s", kr.slot,
+				 strerror(errno));
+		vm->maps[handle] = (struct vm_mem_map){ 0 };
+	}
+	pthread_mutex_unlock(&vm->map_lock);
+}
+
+struct pci_host **vm_pci_host_slot(struct vm *vm)
+{
+	return &vm->pci;
 }
 
 /* ---- creation ---- */
@@ -168,6 +500,21 @@ static int vm_create_devices(struct vm *vm)
 		log_err("out of memory for %u devices", cfg->nr_devices);
 		return -ENOMEM;
 	}
+	/* The PCI host bridge first, implicitly: the PCI devices register on
+	 * it, and pc-reset hands it the reset port inside its 0xcf8 block. */
+	if (pci_cfg_wanted(cfg)) {
+		struct pci_layout layout;
+		int ret;
+
+		if (!arch_pci_layout(&layout)) {
+			log_err("PCI devices are not supported on %s",
+				arch_name);
+			return -ENOTSUP;
+		}
+		ret = pci_host_create(vm, &layout, cfg);
+		if (ret)
+			return ret;
+	}
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		struct device *d = &vm->devices[i];
 		int ret;
@@ -212,6 +559,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	vm->ev.epfd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
+	pthread_mutex_init(&vm->map_lock, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->unhandled_rl =
@@ -239,6 +588,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, int *code)
 	if (ret)
 		goto fail;
 	ret = arch_vm_init(vm);
+	if (ret)
+		goto fail;
+	ret = vm_fast_init(vm);
 	if (ret)
 		goto fail;
 	ret = vm_setup_memory(vm);
@@ -439,6 +791,8 @@ void vm_destroy(struct vm *vm)
 			d->type->destroy(d);
 	}
 	free(vm->devices);
+	pci_host_free(vm->pci);
+	vm->pci = NULL;
 	arch_vm_destroy(vm);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
@@ -451,6 +805,9 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	/* Guest RAM last: KVM no longer maps it once the VM fd is closed. */
 	mem_free(&vm->mem);
+	free(vm->routing);
+	pthread_mutex_destroy(&vm->map_lock);
+	pthread_mutex_destroy(&vm->irq_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 }

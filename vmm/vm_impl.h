@@ -32,6 +32,30 @@
 #include "vmm/mem.h"
 #include "vmm/vm.h"
 
+/* MSI routes the VM can hand out (vm_msi_route_alloc()). */
+#define VM_MAX_MSI_ROUTES 1024
+/* Irqchip routes the arch keeps in the table besides them. */
+#define VM_MAX_CHIP_ROUTES 64
+/* Runtime RAM mappings (vm_mem_map()); KVM slots after guest RAM's. */
+#define VM_MAX_MEM_MAPS 32
+
+struct vm_msi_route {
+	bool used;  /* allocated */
+	bool valid; /* a message was set */
+	bool masked;
+	uint64_t addr;
+	uint32_t data;
+	uint32_t devid;
+};
+
+struct vm_mem_map {
+	bool used;
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;
+	bool readonly;
+};
+
 /* Exit reasons are counted by KVM_EXIT_* number; anything above the table
  * goes into the last slot. */
 #define VCPU_EXIT_SLOTS 64
@@ -81,7 +105,25 @@ struct vm {
 	char stop_detail[256]; /* what happened, for the final message */
 
 	struct log_ratelimit unhandled_rl;
-	void *arch; /* arch/ private */
+
+	/* KVM fast paths (vm.c): what the host supports, probed at creation */
+	bool has_ioeventfd, has_ioeventfd_anylen, has_irqfd, has_routing;
+	bool has_signal_msi, has_msi_devid;
+	/* GSI routing: KVM_SET_GSI_ROUTING replaces the whole table, so the
+	 * arch's irqchip routes are kept and the MSI routes appended. Under
+	 * irq_lock; the table is first set when an MSI route is. */
+	pthread_mutex_t irq_lock;
+	struct kvm_irq_routing_entry chip_routes[VM_MAX_CHIP_ROUTES];
+	unsigned nr_chip_routes;
+	unsigned msi_gsi_base; /* MSI route i is GSI msi_gsi_base + i */
+	struct vm_msi_route msi[VM_MAX_MSI_ROUTES];
+	struct kvm_irq_routing *routing; /* scratch table for the ioctl */
+	/* Runtime RAM mappings, KVM slot MEM_MAX_REGIONS + index; map_lock */
+	pthread_mutex_t map_lock;
+	struct vm_mem_map maps[VM_MAX_MEM_MAPS];
+
+	struct pci_host *pci; /* devices/pci.c, or NULL */
+	void *arch;	      /* arch/ private */
 };
 
 /* Open /dev/kvm, create the VM, memory, devices, boot image and vCPUs from

@@ -25,7 +25,13 @@
  *   GSI 2 if the PIT is wired there, SCI level/active-high), LINT1 = NMI
  *   for all processors. PCAT_COMPAT: the 8259s exist (in-kernel).
  * - DSDT: \_S5 = {5, 5} matching devices/abi/x86_pc.h, and the UARTs as
- *   PNP0501 devices so the OS does not have to probe for them.
+ *   PNP0501 devices so the OS does not have to probe for them. With a PCI
+ *   host bridge: the root bridge \_SB.PCI0 (PNP0A08/PNP0A03, bus 0, the
+ *   type-1 ports and the three BAR windows in _CRS; no _PRT: no INTx) and
+ *   \_SB.RES0 (PNP0C02) reserving the ECAM area, which Linux requires
+ *   before it uses the MCFG. Each virtio-mmio device as \_SB.VRnn
+ *   (LNRO0005, the binding Linux's virtio_mmio driver matches).
+ * - MCFG (with PCI only): the ECAM of segment 0, bus 0.
  *
  * Tables are built in a heap buffer and copied with boot_load(), so the
  * write goes through the reservation table and a collision is reported
@@ -254,6 +260,23 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define INTI_EDGE	 0x4
 #define INTI_LEVEL	 0xc
 
+/* MCFG (PCI Firmware Specification 3.2, table 4-2/4-3) */
+struct mcfg_alloc {
+	uint64_t base; /* ECAM base of bus start_bus */
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct acpi_mcfg {
+	struct acpi_header h;
+	uint64_t reserved;
+	struct mcfg_alloc alloc;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg) == 60, "MCFG, one allocation");
+#define MCFG_REVISION 1
+
 /* --- AML (ACPI 6.3 chapter 20), just what the DSDT needs --- */
 
 #define AML_ZERO	 0x00
@@ -269,7 +292,11 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define AML_EXT_PREFIX	 0x5b
 #define AML_DEVICE	 0x82 /* after AML_EXT_PREFIX */
 
-#define AML_MAX 512
+#define AML_STRING_PREFIX 0x0d
+
+/* 32 virtio-mmio devices (~50 bytes each), the PCI root bridge and the
+ * UARTs fit with room to spare. */
+#define AML_MAX 4096
 
 struct aml {
 	uint8_t b[AML_MAX];
@@ -415,6 +442,15 @@ static void aml_name_buffer(struct aml *a, const char *seg, const uint8_t *d,
 		a->overflow = true;
 }
 
+/* Name(seg, "text") */
+static void aml_name_string(struct aml *a, const char *seg, const char *str)
+{
+	aml_byte(a, AML_NAME);
+	aml_nameseg(a, seg);
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, str, strlen(str) + 1);
+}
+
 /* Compressed EISA ID ("PNP0501") as the DWORD AML integer (_HID). */
 static uint32_t eisa_id(const char *s)
 {
@@ -440,6 +476,187 @@ static uint32_t eisa_id(const char *s)
 #define RES_IO_DECODE16	     0x01
 #define RES_EXT_IRQ_CONSUMER 0x01
 #define RES_EXT_IRQ_EDGE     0x02
+#define RES_MEM32_FIXED_TAG  0x86 /* large item 0x06, length 9 */
+#define RES_MEM_RW	     0x01
+#define RES_DWORD_TAG	     0x87 /* large item 0x07, length 23 */
+#define RES_WORD_TAG	     0x88 /* large item 0x08, length 13 */
+#define RES_QWORD_TAG	     0x8a /* large item 0x0a, length 43 */
+/* Address space descriptors (6.4.3.5): resource type, general flags */
+#define RES_SPACE_MEM 0
+#define RES_SPACE_IO  1
+#define RES_SPACE_BUS 2
+#define RES_ADDR_FIXED \
+	0x0c		       /* producer, positive decode, MinFixed,
+				* MaxFixed */
+#define RES_IO_ENTIRE	  0x03 /* _RNG: ISA and non-ISA ranges */
+#define RES_MEM_NONCACHED 0x01 /* read-write, non-cacheable */
+
+/* A small byte buffer for one _CRS, bounded like struct aml. */
+struct res {
+	uint8_t b[160];
+	size_t n;
+	bool overflow;
+};
+
+static void res_le(struct res *r, uint64_t v, unsigned bytes)
+{
+	if (r->overflow || bytes > sizeof(r->b) - r->n) {
+		r->overflow = true;
+		return;
+	}
+	for (unsigned i = 0; i < bytes; i++)
+		r->b[r->n++] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * Word/DWord/QWord Address Space Descriptor (6.4.3.5.1-3): a window
+ * [min, min + len) the root bridge produces; granularity and translation
+ * 0, fixed bounds.
+ */
+static void res_addr(struct res *r, unsigned width, uint8_t type,
+		     uint8_t type_flags, uint64_t min, uint64_t len)
+{
+	static const uint8_t tag[9] = {
+		[2] = RES_WORD_TAG, [4] = RES_DWORD_TAG, [8] = RES_QWORD_TAG
+	};
+
+	res_le(r, tag[width], 1);
+	res_le(r, 3 + 5 * width, 2); /* length after the 3-byte header */
+	res_le(r, type, 1);
+	res_le(r, RES_ADDR_FIXED, 1);
+	res_le(r, type_flags, 1);
+	res_le(r, 0, width);		 /* granularity */
+	res_le(r, min, width);		 /* minimum */
+	res_le(r, min + len - 1, width); /* maximum */
+	res_le(r, 0, width);		 /* translation offset */
+	res_le(r, len, width);		 /* length */
+}
+
+static void res_io(struct res *r, uint16_t port, uint8_t len)
+{
+	res_le(r, RES_IO_TAG, 1);
+	res_le(r, RES_IO_DECODE16, 1);
+	res_le(r, port, 2); /* minimum base */
+	res_le(r, port, 2); /* maximum base */
+	res_le(r, 1, 1);    /* alignment */
+	res_le(r, len, 1);
+}
+
+static void res_mem32_fixed(struct res *r, uint32_t base, uint32_t len)
+{
+	res_le(r, RES_MEM32_FIXED_TAG, 1);
+	res_le(r, 9, 2);
+	res_le(r, RES_MEM_RW, 1);
+	res_le(r, base, 4);
+	res_le(r, len, 4);
+}
+
+/* Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } */
+static void res_irq_edge(struct res *r, uint32_t gsi)
+{
+	res_le(r, RES_EXT_IRQ_TAG, 1);
+	res_le(r, 6, 2);
+	res_le(r, RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE, 1);
+	res_le(r, 1, 1); /* interrupt table length */
+	res_le(r, gsi, 4);
+}
+
+static void res_end(struct res *r)
+{
+	res_le(r, RES_END_TAG, 1);
+	res_le(r, 0, 1); /* checksum 0: treated as valid */
+}
+
+static void aml_name_res(struct aml *a, const char *seg, const struct res *r)
+{
+	if (r->overflow)
+		a->overflow = true;
+	aml_name_buffer(a, seg, r->b, r->n);
+}
+
+/*
+ * The PCI root bridge (PCI Firmware 3.2, 4.1.1; ACPI 6.3 6.1.5):
+ *
+ *   Device (PCI0) {
+ *       Name (_HID, EisaId ("PNP0A08"))   PCI Express root bridge
+ *       Name (_CID, EisaId ("PNP0A03"))   PCI root bridge
+ *       Name (_UID, 0)  Name (_SEG, 0)  Name (_BBN, 0)
+ *       Name (_CRS, ResourceTemplate () {
+ *           WordBusNumber (..., 0, 0, 0, 0, 1)        bus 0 only
+ *           IO (Decode16, 0xcf8, 0xcf8, 1, 8)         config mechanism #1
+ *           WordIO (..., 0xc000, 0xffff, 0, 0x4000)   I/O BAR window
+ *           DWordMemory (..., 0xc0000000, 0xcfffffff) 32-bit BAR window
+ *           QWordMemory (..., 64 GiB, +64 GiB)        64-bit BAR window
+ *       })
+ *   }
+ *   Device (RES0) {                       motherboard resources: the ECAM
+ *       Name (_HID, EisaId ("PNP0C02"))   area, which Linux wants reserved
+ *       Name (_UID, 0)                    before it trusts the MCFG
+ *       Name (_CRS, ResourceTemplate () { Memory32Fixed (ECAM, 1 MiB) })
+ *   }
+ */
+static void pci_aml(struct aml *sb)
+{
+	struct aml dev = { .n = 0 };
+	struct res crs = { .n = 0 };
+
+	res_addr(&crs, 2, RES_SPACE_BUS, 0, 0, 1);
+	res_io(&crs, ABI_PCI_CONFIG_ADDRESS, 8);
+	res_addr(&crs, 2, RES_SPACE_IO, RES_IO_ENTIRE, ABI_PCI_IO_BASE,
+		 ABI_PCI_IO_SIZE);
+	res_addr(&crs, 4, RES_SPACE_MEM, RES_MEM_NONCACHED, ABI_PCI_MMIO32_BASE,
+		 ABI_PCI_MMIO32_SIZE);
+	res_addr(&crs, 8, RES_SPACE_MEM, RES_MEM_NONCACHED, ABI_PCI_MMIO64_BASE,
+		 ABI_PCI_MMIO64_SIZE);
+	res_end(&crs);
+	aml_name_int(&dev, "_HID", eisa_id("PNP0A08"));
+	aml_name_int(&dev, "_CID", eisa_id("PNP0A03"));
+	aml_name_int(&dev, "_UID", 0);
+	aml_name_int(&dev, "_SEG", 0);
+	aml_name_int(&dev, "_BBN", 0);
+	aml_name_res(&dev, "_CRS", &crs);
+	aml_named_pkg(sb, true, AML_DEVICE, "PCI0", &dev);
+
+	dev.n = 0;
+	crs.n = 0;
+	res_mem32_fixed(&crs, ABI_PCI_ECAM_BASE, ABI_PCI_ECAM_SIZE);
+	res_end(&crs);
+	aml_name_int(&dev, "_HID", eisa_id("PNP0C02"));
+	aml_name_int(&dev, "_UID", 0);
+	aml_name_res(&dev, "_CRS", &crs);
+	aml_named_pkg(sb, true, AML_DEVICE, "RES0", &dev);
+}
+
+/*
+ * A virtio-mmio device (the binding Linux's virtio_mmio driver matches):
+ *
+ *   Device (VR00) {
+ *       Name (_HID, "LNRO0005")
+ *       Name (_UID, 0)
+ *       Name (_CCA, 1)      DMA is cache-coherent (x86 always is)
+ *       Name (_CRS, ResourceTemplate () {
+ *           Memory32Fixed (ReadWrite, base, size)
+ *           Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {irq}
+ *       })
+ *   }
+ */
+static void virtio_mmio_aml(struct aml *sb, unsigned i,
+			    const struct x86_tables_virtio_mmio *v)
+{
+	struct aml dev = { .n = 0 };
+	struct res crs = { .n = 0 };
+	char name[5] = { 'V', 'R', (char)('0' + i / 10), (char)('0' + i % 10),
+			 0 };
+
+	res_mem32_fixed(&crs, (uint32_t)v->base, v->size);
+	res_irq_edge(&crs, v->irq);
+	res_end(&crs);
+	aml_name_string(&dev, "_HID", "LNRO0005");
+	aml_name_int(&dev, "_UID", i);
+	aml_name_int(&dev, "_CCA", 1);
+	aml_name_res(&dev, "_CRS", &crs);
+	aml_named_pkg(sb, true, AML_DEVICE, name, &dev);
+}
 
 static size_t uart_crs(const struct x86_tables_uart *u, uint8_t *out)
 {
@@ -497,11 +714,16 @@ static void dsdt_aml(const struct x86_tables_cfg *c, struct aml *out)
 {
 	const uint64_t s5[] = { ABI_ACPI_SLP_TYP_S5, ABI_ACPI_SLP_TYP_S5, 0,
 				0 };
-	struct aml sb = { .n = 0 };
+	struct aml *sb;
 
 	aml_name_package(out, "_S5_", s5, ARRAY_SIZE(s5));
-	if (!c->nr_uarts)
+	if (!c->nr_uarts && !c->pci && !c->nr_vmmio)
 		return;
+	sb = calloc(1, sizeof(*sb));
+	if (!sb) {
+		out->overflow = true;
+		return;
+	}
 	for (unsigned i = 0; i < c->nr_uarts; i++) {
 		struct aml dev = { .n = 0 };
 		uint8_t crs[32];
@@ -511,9 +733,14 @@ static void dsdt_aml(const struct x86_tables_cfg *c, struct aml *out)
 		aml_name_int(&dev, "_HID", eisa_id("PNP0501"));
 		aml_name_int(&dev, "_UID", i + 1);
 		aml_name_buffer(&dev, "_CRS", crs, crs_len);
-		aml_named_pkg(&sb, true, AML_DEVICE, name, &dev);
+		aml_named_pkg(sb, true, AML_DEVICE, name, &dev);
 	}
-	aml_named_pkg(out, false, AML_SCOPE, "_SB_", &sb);
+	if (c->pci)
+		pci_aml(sb);
+	for (unsigned i = 0; i < c->nr_vmmio; i++)
+		virtio_mmio_aml(sb, i, &c->vmmio[i]);
+	aml_named_pkg(out, false, AML_SCOPE, "_SB_", sb);
+	free(sb);
 }
 
 /* --- building --- */
@@ -595,6 +822,26 @@ static int check_cfg(struct boot_ctx *b, const struct x86_tables_cfg *c)
 		if (u->irq < 16)
 			irqs |= 1u << u->irq;
 	}
+	if (c->nr_vmmio > X86_TABLES_MAX_VIRTIO_MMIO)
+		return boot_fail(b, -EINVAL,
+				 "ACPI tables: %u virtio-mmio devices; at most "
+				 "%u can be described",
+				 c->nr_vmmio, X86_TABLES_MAX_VIRTIO_MMIO);
+	for (unsigned i = 0; i < c->nr_vmmio; i++) {
+		const struct x86_tables_virtio_mmio *v = &c->vmmio[i];
+
+		if (v->irq >= IOAPIC_NR_PINS || !v->size ||
+		    v->base > 0x100000000ULL - v->size)
+			return boot_fail(b, -EINVAL,
+					 "ACPI tables: virtio-mmio device at "
+					 "0x%llx (0x%x bytes), IRQ %u: the "
+					 "registers must lie below 4 GiB and "
+					 "the IRQ in 0-%u",
+					 (unsigned long long)v->base, v->size,
+					 v->irq, IOAPIC_NR_PINS - 1);
+		if (v->irq < 16)
+			irqs |= 1u << v->irq;
+	}
 	if (irqs & (1u << 2))
 		return boot_fail(b, -EINVAL,
 				 "ACPI tables: a device uses IRQ 2, the 8259 "
@@ -617,9 +864,10 @@ static bool is_ram(const struct guest_mem *mem, uint64_t gpa, uint64_t size)
 }
 
 struct acpi_layout {
-	size_t rsdp, facs, rsdt, xsdt, fadt, madt, dsdt, end;
-	size_t rsdt_len, xsdt_len, madt_len, dsdt_len;
+	size_t rsdp, facs, rsdt, xsdt, fadt, madt, mcfg, dsdt, end;
+	size_t rsdt_len, xsdt_len, madt_len, mcfg_len, dsdt_len;
 	unsigned nr_iso;
+	unsigned nr_sdt; /* RSDT/XSDT entries: FADT, MADT[, MCFG] */
 };
 
 static void fill_fadt(struct acpi_fadt *f, const struct x86_tables_cfg *c,
@@ -716,12 +964,27 @@ static void fill_madt(uint8_t *p, const struct acpi_layout *l,
 	seal(&m->h);
 }
 
+/* MCFG (PCI Firmware 3.2, 4.1.2): one ECAM allocation, segment 0, bus 0. */
+static void fill_mcfg(struct acpi_mcfg *m)
+{
+	fill_header(&m->h, "MCFG", sizeof(*m), MCFG_REVISION);
+	m->alloc = (struct mcfg_alloc){
+		.base = ABI_PCI_ECAM_BASE,
+		.segment = 0,
+		.start_bus = 0,
+		.end_bus = 0,
+	};
+	seal(&m->h);
+}
+
 static void layout(struct acpi_layout *l, const struct x86_tables_cfg *c,
 		   size_t aml_len)
 {
 	l->nr_iso = c->irq0_pin == 2 ? 2 : 1;
-	l->rsdt_len = sizeof(struct acpi_header) + 2 * 4;
-	l->xsdt_len = sizeof(struct acpi_header) + 2 * 8;
+	l->nr_sdt = c->pci ? 3 : 2;
+	l->rsdt_len = sizeof(struct acpi_header) + l->nr_sdt * 4;
+	l->xsdt_len = sizeof(struct acpi_header) + l->nr_sdt * 8;
+	l->mcfg_len = c->pci ? sizeof(struct acpi_mcfg) : 0;
 	l->madt_len = sizeof(struct acpi_madt) +
 		      c->nr_cpus * sizeof(struct madt_lapic) +
 		      sizeof(struct madt_ioapic) +
@@ -734,7 +997,8 @@ static void layout(struct acpi_layout *l, const struct x86_tables_cfg *c,
 	l->xsdt = ALIGN_UP(l->rsdt + l->rsdt_len, 16);
 	l->fadt = ALIGN_UP(l->xsdt + l->xsdt_len, 16);
 	l->madt = ALIGN_UP(l->fadt + sizeof(struct acpi_fadt), 16);
-	l->dsdt = ALIGN_UP(l->madt + l->madt_len, 16);
+	l->mcfg = ALIGN_UP(l->madt + l->madt_len, 16);
+	l->dsdt = ALIGN_UP(l->mcfg + l->mcfg_len, 16);
 	l->end = ALIGN_UP(l->dsdt + l->dsdt_len, 16);
 }
 
@@ -803,16 +1067,19 @@ int x86_acpi_build(struct boot_ctx *b, const struct x86_tables_cfg *c,
 	fill_fadt((struct acpi_fadt *)(buf + l.fadt), c, base + l.facs,
 		  base + l.dsdt);
 	fill_madt(buf + l.madt, &l, c);
+	if (c->pci)
+		fill_mcfg((struct acpi_mcfg *)(buf + l.mcfg));
 
-	/* RSDT and XSDT: FADT first (OSes expect it), then the MADT. */
+	/* RSDT and XSDT: FADT first (OSes expect it), the MADT, the MCFG. */
 	{
 		struct acpi_header *rsdt = (struct acpi_header *)(buf + l.rsdt);
 		struct acpi_header *xsdt = (struct acpi_header *)(buf + l.xsdt);
-		const uint64_t ent[2] = { base + l.fadt, base + l.madt };
+		const uint64_t ent[3] = { base + l.fadt, base + l.madt,
+					  base + l.mcfg };
 
 		fill_header(rsdt, "RSDT", (uint32_t)l.rsdt_len, 1);
 		fill_header(xsdt, "XSDT", (uint32_t)l.xsdt_len, 1);
-		for (unsigned i = 0; i < 2; i++) {
+		for (unsigned i = 0; i < l.nr_sdt; i++) {
 			uint32_t e32 = (uint32_t)ent[i];
 
 			memcpy(buf + l.rsdt + sizeof(*rsdt) + 4 * i, &e32, 4);

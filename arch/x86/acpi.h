@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ACPI tables for x86 guests (ACPI 6.3): RSDP, RSDT, XSDT, FADT, FACS, MADT
- * and a small DSDT, generated from a struct x86_tables_cfg and written to
+ * ACPI tables for x86 guests (ACPI 6.3): RSDP, RSDT, XSDT, FADT, FACS, MADT,
+ * MCFG (with PCI) and a small DSDT, generated from a struct x86_tables_cfg and written to
  * guest RAM through the boot reservation table. arch/x86/mptable.h builds
  * the Intel MP tables from the same config. docs/x86-platform.md shows
  * what the guest sees.
@@ -12,7 +12,7 @@
  *            (0xe0000-0xfffff, 16-byte steps) looks: Linux, RTOSes and
  *            boot loaders find it without being told
  *   0xe0040  FACS (64 bytes, 64-byte aligned as the spec requires)
- *   0xe0080  RSDT, XSDT, FADT, MADT, DSDT, each 16-byte aligned
+ *   0xe0080  RSDT, XSDT, FADT, MADT, [MCFG,] DSDT, each 16-byte aligned
  *            one reservation "ACPI tables" covers 0xe0000 to the DSDT end
  *   0xf0000  MP floating pointer + configuration table (arch/x86/mptable.c)
  *
@@ -35,11 +35,20 @@
 
 /* nr_cpus bound: APIC IDs 0..nr_cpus-1 and the IOAPIC ID nr_cpus must fit
  * in 8 bits without using the xAPIC broadcast ID 0xff. */
-#define X86_TABLES_MAX_CPUS  254
-#define X86_TABLES_MAX_UARTS 4
+#define X86_TABLES_MAX_CPUS	   254
+#define X86_TABLES_MAX_UARTS	   4
+#define X86_TABLES_MAX_VIRTIO_MMIO 32
 
 /* The ISA IRQ the ACPI SCI uses (FADT SCI_INT, level/high override). */
 #define X86_ACPI_SCI_IRQ 9
+
+/* A virtio-mmio device the DSDT describes (LNRO0005): registers at base
+ * (size bytes, below 4 GiB), an edge-triggered, active-high interrupt. */
+struct x86_tables_virtio_mmio {
+	uint64_t base;
+	uint32_t size;
+	uint8_t irq; /* a GSI, 0-23 */
+};
 
 /* A 16550 UART the DSDT describes (PNP0501, 8 ports). */
 struct x86_tables_uart {
@@ -67,6 +76,15 @@ struct x86_tables_cfg {
 	/* UARTs described in the DSDT as COM1, COM2, ... (_UID 1, 2, ...). */
 	struct x86_tables_uart uarts[X86_TABLES_MAX_UARTS];
 	unsigned nr_uarts;
+	/* virtio-mmio devices, described as \_SB.VR00, VR01, ... (_UID 0,
+	 * 1, ...). Their ISA IRQs (< 16) must be in isa_irqs too. */
+	struct x86_tables_virtio_mmio vmmio[X86_TABLES_MAX_VIRTIO_MMIO];
+	unsigned nr_vmmio;
+	/* A PCI host bridge (devices/pci.h) with the x86 layout of
+	 * devices/abi/x86_pc.h: \_SB.PCI0 (PNP0A08, bus 0, the type-1
+	 * ports, the I/O, 32-bit and 64-bit windows in _CRS), an MCFG table
+	 * for its ECAM and \_SB.RES0 (PNP0C02) reserving the ECAM area. */
+	bool pci;
 	/* CPUID leaf 1 EAX (signature) and EDX (features) for the MP
 	 * processor entries; 0 if unknown. */
 	uint32_t cpu_signature;
@@ -82,7 +100,7 @@ struct x86_tables_cfg {
  * success *rsdp_gpa is the RSDP's address (for the Linux zero page's
  * acpi_rsdp_addr or PVH start_info.rsdp_paddr), or 0 when the tables were
  * skipped (see `required`). Errors (b->err set, nothing written):
- *   -EINVAL  bad config (nr_cpus, irq0_pin, pm_port, UARTs)
+ *   -EINVAL  bad config (nr_cpus, irq0_pin, pm_port, UARTs, virtio-mmio)
  *   -EBUSY   a device uses IRQ 9 (the SCI), or the tables overlap an
  *            earlier reservation (the message names both)
  *   -ERANGE  required and no writable RAM there

@@ -14,6 +14,8 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/mptable.h"
 #include "arch/x86/x86.h"
+#include "devices/abi/x86_pc.h"
+#include "devices/pci.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
 
@@ -102,8 +104,102 @@ static int check_device_resources(const struct vm_config *cfg,
 	return 0;
 }
 
+/* The PCI host bridge's fixed regions (devices/pci.c, arch_pci_layout()),
+ * there when a PCI device is configured. */
+static const struct {
+	bool pio;
+	uint64_t base, size;
+	const char *what;
+} pci_regions[] = {
+	{ true, ABI_PCI_CONFIG_ADDRESS, 8, "PCI configuration ports" },
+	{ true, ABI_PCI_IO_BASE, ABI_PCI_IO_SIZE, "PCI I/O window" },
+	{ false, ABI_PCI_MMIO32_BASE, ABI_PCI_MMIO32_SIZE,
+	  "PCI 32-bit memory window" },
+	{ false, ABI_PCI_ECAM_BASE, ABI_PCI_ECAM_SIZE, "PCI ECAM" },
+	{ false, ABI_PCI_MMIO64_BASE, ABI_PCI_MMIO64_SIZE,
+	  "PCI 64-bit memory window" },
+};
+
+static int check_pci(const struct vm_config *cfg, struct cfg_error *err)
+{
+	int ret = pci_cfg_check(cfg, err);
+
+	if (ret || !pci_cfg_wanted(cfg))
+		return ret;
+	for (unsigned i = 0; i < cfg->nr_mem; i++) {
+		const struct cfg_memory *m = &cfg->mem[i];
+
+		for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++) {
+			char sec[64];
+
+			if (pci_regions[j].pio ||
+			    !ranges_overlap(m->base, m->size,
+					    pci_regions[j].base,
+					    pci_regions[j].size))
+				continue;
+			snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
+			cfg_error_at(
+				err, &m->loc, sec, NULL,
+				"0x%llx-0x%llx overlaps the %s at "
+				"0x%llx-0x%llx (there is a PCI device)",
+				(unsigned long long)m->base,
+				(unsigned long long)(m->base + m->size - 1),
+				pci_regions[j].what,
+				(unsigned long long)pci_regions[j].base,
+				(unsigned long long)(pci_regions[j].base +
+						     pci_regions[j].size - 1));
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		struct dev_resource res[DEV_MAX_RESOURCES];
+		unsigned n = 0;
+
+		if (d->type->resources)
+			n = d->type->resources(d, res, DEV_MAX_RESOURCES);
+		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++) {
+			const struct dev_resource *rr = &res[r];
+
+			if (rr->kind == DEV_RES_IRQ)
+				continue;
+			/* pc-reset's 0xcf9: the host bridge forwards it. */
+			if (rr->kind == DEV_RES_PIO &&
+			    rr->base == ABI_PC_RESET_PORT && rr->size == 1 &&
+			    !strcmp(d->type->name, "pc-reset"))
+				continue;
+			for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++) {
+				if (pci_regions[j].pio !=
+					    (rr->kind == DEV_RES_PIO) ||
+				    !ranges_overlap(rr->base, rr->size,
+						    pci_regions[j].base,
+						    pci_regions[j].size))
+					continue;
+				cfg_dev_error(
+					err, d, rr->key,
+					"0x%llx-0x%llx overlaps the %s "
+					"(0x%llx-0x%llx)",
+					(unsigned long long)rr->base,
+					(unsigned long long)(rr->base +
+							     rr->size - 1),
+					pci_regions[j].what,
+					(unsigned long long)pci_regions[j].base,
+					(unsigned long long)(pci_regions[j]
+								     .base +
+							     pci_regions[j]
+								     .size -
+							     1));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 {
+	int ret;
+
 	for (unsigned i = 0; i < cfg->nr_mem; i++) {
 		const struct cfg_memory *m = &cfg->mem[i];
 
@@ -142,12 +238,12 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 			return -EINVAL;
 		}
 	}
-	return check_device_resources(cfg, err);
+	ret = check_device_resources(cfg, err);
+	return ret ? ret : check_pci(cfg, err);
 }
 
 void arch_print_layout(const struct vm_config *cfg, FILE *out)
 {
-	(void)cfg;
 	fprintf(out, "\nx86_64 platform (in-kernel):\n");
 	for (unsigned j = 0; j < ARRAY_SIZE(fixed_regions); j++)
 		fprintf(out, "  0x%08llx-0x%08llx  %s\n",
@@ -156,6 +252,16 @@ void arch_print_layout(const struct vm_config *cfg, FILE *out)
 					     fixed_regions[j].size - 1),
 			fixed_regions[j].what);
 	fprintf(out, "  8259 PICs, i8254 PIT (ports 0x40-0x43, 0x61)\n");
+	if (!pci_cfg_wanted(cfg))
+		return;
+	fprintf(out, "\nPCI host bridge (00:00.0, bus 0):\n");
+	for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++)
+		fprintf(out, "  %s0x%08llx-0x%08llx  %s\n",
+			pci_regions[j].pio ? "port " : "",
+			(unsigned long long)pci_regions[j].base,
+			(unsigned long long)(pci_regions[j].base +
+					     pci_regions[j].size - 1),
+			pci_regions[j].what);
 }
 
 static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
@@ -171,6 +277,19 @@ static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			xv->cpuid = c;
+			/* KVM emulates the LAPIC's TSC-deadline mode but never
+			 * reports it in KVM_GET_SUPPORTED_CPUID (leaf 1 ECX
+			 * bit 24; api.rst): userspace sets it. Without it
+			 * Linux calibrates the LAPIC timer against the PIT,
+			 * which is slow and, when vCPU time is irregular,
+			 * fails ("APIC timer disabled due to verification
+			 * failure") and leaves the guest on the PIT. */
+			if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				  KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+				for (unsigned i = 0; i < c->nent; i++)
+					if (c->entries[i].function == 1)
+						c->entries[i].ecx |= 1u << 24;
+			}
 			return 0;
 		}
 		free(c);
@@ -232,6 +351,39 @@ int arch_vm_init(struct vm *vm)
 	return get_supported_cpuid(vm, xv);
 }
 
+/* A virtio device on the MMIO transport (virtio/: type "virtio-*" with
+ * `transport = mmio`), which the DSDT describes as LNRO0005. */
+static bool is_virtio_mmio(const struct cfg_device *d)
+{
+	if (strncmp(d->type->name, "virtio-", 7))
+		return false;
+	for (const struct dev_param *p = d->type->params; p && p->key; p++)
+		if (!strcmp(p->key, "transport"))
+			return !strcmp(cfg_dev_str(d, "transport"), "mmio");
+	return false;
+}
+
+/* Its registers (resource "address") and interrupt (resource "irq"). */
+static void add_virtio_mmio(struct x86_tables_cfg *t,
+			    const struct dev_resource *res, unsigned n)
+{
+	struct x86_tables_virtio_mmio v = { 0 };
+	bool mmio = false, irq = false;
+
+	for (unsigned r = 0; r < n; r++) {
+		if (res[r].kind == DEV_RES_MMIO && !mmio) {
+			v.base = res[r].base;
+			v.size = (uint32_t)MIN(res[r].size, UINT32_MAX);
+			mmio = true;
+		} else if (res[r].kind == DEV_RES_IRQ && !irq) {
+			v.irq = (uint8_t)MIN(res[r].base, 0xff);
+			irq = true;
+		}
+	}
+	if (mmio && irq)
+		t->vmmio[t->nr_vmmio++] = v;
+}
+
 /* What the ACPI/MP tables describe, from the configured devices. */
 static void tables_cfg(const struct vm *vm, const struct x86_vm *xv,
 		       struct x86_tables_cfg *t)
@@ -241,6 +393,7 @@ static void tables_cfg(const struct vm *vm, const struct x86_vm *xv,
 	memset(t, 0, sizeof(*t));
 	t->nr_cpus = cfg->vcpus;
 	t->irq0_pin = 0; /* KVM's default GSI routing: GSI n -> pin n */
+	t->pci = pci_cfg_wanted(cfg);
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
 		struct dev_resource res[DEV_MAX_RESOURCES];
@@ -254,6 +407,9 @@ static void tables_cfg(const struct vm *vm, const struct x86_vm *xv,
 				t->isa_irqs |= (uint16_t)(1u << res[r].base);
 		if (!strcmp(d->type->name, "acpi-pm"))
 			t->pm_port = (uint16_t)cfg_dev_num(d, "port");
+		if (is_virtio_mmio(d) &&
+		    t->nr_vmmio < X86_TABLES_MAX_VIRTIO_MMIO)
+			add_virtio_mmio(t, res, MIN(n, DEV_MAX_RESOURCES));
 		if (!strcmp(d->type->name, "uart8250") &&
 		    t->nr_uarts < X86_TABLES_MAX_UARTS) {
 			t->uarts[t->nr_uarts].port =
@@ -491,6 +647,53 @@ void arch_dump_regs(struct vcpu *vcpu, FILE *out)
 	dump_seg(out, "cs", &sr.cs);
 	dump_seg(out, "ss", &sr.ss);
 	dump_seg(out, "ds", &sr.ds);
+}
+
+/*
+ * KVM's default x86 routing (what KVM_CREATE_IRQCHIP sets up and
+ * vm_set_irq() and the in-kernel PIT rely on): GSI n drives IOAPIC pin n for
+ * 0-23 and, for 0-15, PIC pin n % 8 of the master (n < 8) or slave.
+ */
+unsigned arch_irq_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
+			 unsigned max)
+{
+	unsigned n = 0;
+
+	(void)vm;
+	for (unsigned gsi = 0; gsi < X86_IOAPIC_PINS; gsi++) {
+		if (gsi < 16 && n < max)
+			e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip.irqchip =
+					gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+						: KVM_IRQCHIP_PIC_SLAVE,
+				.u.irqchip.pin = gsi % 8,
+			};
+		if (n < max)
+			e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC,
+				.u.irqchip.pin = gsi,
+			};
+	}
+	return n;
+}
+
+bool arch_pci_layout(struct pci_layout *l)
+{
+	*l = (struct pci_layout){
+		.ecam_base = ABI_PCI_ECAM_BASE,
+		.io_base = ABI_PCI_IO_BASE,
+		.io_size = ABI_PCI_IO_SIZE,
+		.mmio32_base = ABI_PCI_MMIO32_BASE,
+		.mmio32_size = ABI_PCI_MMIO32_SIZE,
+		.mmio64_base = ABI_PCI_MMIO64_BASE,
+		.mmio64_size = ABI_PCI_MMIO64_SIZE,
+		.type1_ports = true,
+	};
+	return true;
 }
 
 void arch_vcpu_destroy(struct vcpu *vcpu)

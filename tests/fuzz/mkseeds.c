@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Writes the binary seed corpora of the fuzz targets (tests/fuzz/corpus/
- * fuzz_{elf,multiboot,exit,uart}/): tiny valid inputs, built with the
+ * fuzz_{elf,multiboot,exit,uart,virtqueue}/): tiny valid inputs, built with the
  * unit tests' image builder, that take each target past its first checks.
  *
  *   build-fuzz/tests/fuzz/fuzz_mkseeds tests/fuzz/corpus
@@ -264,6 +264,146 @@ static void seeds_uart(void)
 	put("fuzz_uart", "console-none", NULL, 0, quiet, sizeof(quiet));
 }
 
+/* ---- fuzz_virtqueue: setup, arrays, program length, program, RAM ---- */
+
+struct vqseed {
+	uint8_t b[0x2400];
+	size_t hdr;  /* setup, arrays, program length [, ring addresses] */
+	size_t prog; /* program bytes */
+	uint8_t ram[0x2400];
+	size_t ram_len;
+};
+
+static void vqs_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void vqs_desc(struct vqseed *s, uint64_t table, unsigned i,
+		     uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t *d = s->ram + table + 16 * i;
+
+	vqs_le(d, addr, 8);
+	vqs_le(d + 8, len, 4);
+	vqs_le(d + 12, flags, 2);
+	vqs_le(d + 14, next, 2);
+	s->ram_len = MAX(s->ram_len, table + 16 * i + 16);
+}
+
+/* avail ring at `avail` of a queue of `size`: idx and the heads */
+static void vqs_avail(struct vqseed *s, uint64_t avail, uint16_t size,
+		      const uint16_t *heads, unsigned n)
+{
+	vqs_le(s->ram + avail + 2, n, 2);
+	for (unsigned i = 0; i < n; i++)
+		vqs_le(s->ram + avail + 4 + 2 * (i % size), heads[i], 2);
+	s->ram_len = MAX(s->ram_len, avail + 6 + 2ULL * size);
+}
+
+static void vqs_put(const char *name, struct vqseed *s, uint8_t setup,
+		    uint8_t arrays, const uint8_t *prog, size_t plen,
+		    const uint64_t *rings)
+{
+	size_t n = 0;
+
+	s->b[n++] = setup;
+	s->b[n++] = arrays;
+	vqs_le(s->b + n, plen, 2);
+	n += 2;
+	if (rings) {
+		for (unsigned i = 0; i < 3; i++, n += 8)
+			vqs_le(s->b + n, rings[i], 8);
+	}
+	memcpy(s->b + n, prog, plen);
+	n += plen;
+	memcpy(s->b + n, s->ram, s->ram_len);
+	n += s->ram_len;
+	put("fuzz_virtqueue", name, NULL, 0, s->b, n);
+	memset(s, 0, sizeof(*s));
+}
+
+#define VQ_NEXT	    1
+#define VQ_WRITE    2
+#define VQ_INDIRECT 4
+#define VQ_ARRAYS   (6 | 6 << 3) /* 16 out, 16 in */
+
+static void seeds_virtqueue(void)
+{
+	static struct vqseed s;
+	/* size 8, default layout: desc 0, avail 0x80, used 0x98 */
+	static const uint16_t three[] = { 0, 3, 5 };
+	static const uint8_t hold_unpop[] = {
+		1,    1,    0x0b,	   /* pop, hold x2; unpop 2 */
+		1,    2,    0x20,	   /* hold, push it with len 0x20 */
+		0x0d, 5,		   /* notify on, off */
+		4,    0,    0,		   /* should_notify, pop+push x2 */
+		0x7f,			   /* has_work + pop */
+		0x0e, 0x82, 0,	  0, 1, 0, /* driver: avail idx = 1 */
+		0x07,			   /* reset, configure */
+		0x0f,			   /* has_work + pop */
+	};
+	static const uint8_t indirect_prog[] = {
+		0x0d, 1, 0x1f, /* notify on, hold, copy helpers */
+		2,    9, 4,    /* push len 9, should_notify */
+		0x17,	       /* pop without arrays */
+	};
+	static const uint64_t rings[] = { 0x1000, 0x2000, 0x2200 };
+	static const uint16_t one = 0, two[] = { 1, 2 };
+
+	/* three chains: out only, out + in, in spanning two descriptors */
+	vqs_desc(&s, 0, 0, 0x200, 64, 0, 0);
+	vqs_desc(&s, 0, 3, 0x240, 16, VQ_NEXT, 4);
+	vqs_desc(&s, 0, 4, 0x300, 128, VQ_WRITE, 0);
+	vqs_desc(&s, 0, 5, 0x400, 32, VQ_NEXT | VQ_WRITE, 6);
+	vqs_desc(&s, 0, 6, 0x420, 0, VQ_NEXT | VQ_WRITE, 7);
+	vqs_desc(&s, 0, 7, 0x440, 4096, VQ_WRITE, 0);
+	vqs_avail(&s, 0x80, 8, three, 3);
+	vqs_put("size8-chains", &s, 3, VQ_ARRAYS, NULL, 0, NULL);
+
+	vqs_desc(&s, 0, 0, 0x200, 64, 0, 0);
+	vqs_desc(&s, 0, 3, 0x240, 16, VQ_NEXT, 4);
+	vqs_desc(&s, 0, 4, 0x300, 128, VQ_WRITE, 0);
+	vqs_desc(&s, 0, 5, 0x400, 32, VQ_NEXT | VQ_WRITE, 6);
+	vqs_desc(&s, 0, 6, 0x440, 4096, VQ_WRITE, 0);
+	vqs_avail(&s, 0x80, 8, three, 3);
+	vqs_put("size8-hold-unpop", &s, 3 | 0x10, VQ_ARRAYS, hold_unpop,
+		sizeof(hold_unpop), NULL);
+
+	/* size 16 (desc 0, avail 0x100, used 0x124), EVENT_IDX + INDIRECT:
+	 * direct out, then a 3-entry table (out, in, in) */
+	vqs_desc(&s, 0, 0, 0x800, 10, VQ_NEXT, 1);
+	vqs_desc(&s, 0, 1, 0x600, 48, VQ_INDIRECT, 0);
+	vqs_desc(&s, 0x600, 0, 0x900, 20, VQ_NEXT, 2);
+	vqs_desc(&s, 0x600, 2, 0xa00, 30, VQ_NEXT | VQ_WRITE, 1);
+	vqs_desc(&s, 0x600, 1, 0xb00, 40, VQ_WRITE, 0);
+	vqs_avail(&s, 0x100, 16, &one, 1);
+	vqs_put("size16-indirect-event", &s, 4 | 0x30, VQ_ARRAYS, indirect_prog,
+		sizeof(indirect_prog), NULL);
+
+	/* size 4, rings where the input says; a buffer across the end of
+	 * the first RAM region, a readable one in ROM */
+	vqs_desc(&s, 0x1000, 1, 0x100000 - 8, 24, VQ_WRITE, 0);
+	vqs_desc(&s, 0x1000, 2, 0x200000, 100, 0, 0);
+	vqs_avail(&s, 0x2000, 4, two, 2);
+	vqs_put("size4-rings-spanning", &s, 2 | 0x40, VQ_ARRAYS, NULL, 0,
+		rings);
+
+	/* malformed: a loop (a -EIO with a message) */
+	vqs_desc(&s, 0, 0, 0x200, 1, VQ_NEXT, 1);
+	vqs_desc(&s, 0, 1, 0x200, 1, VQ_NEXT, 0);
+	vqs_avail(&s, 0x80, 8, &one, 1);
+	vqs_put("size8-loop", &s, 3, VQ_ARRAYS, NULL, 0, NULL);
+
+	/* tiny iovec arrays: -ENOBUFS (1 out, 0 in) */
+	vqs_desc(&s, 0, 0, 0x200, 8, VQ_NEXT, 1);
+	vqs_desc(&s, 0, 1, 0x300, 8, VQ_WRITE, 0);
+	vqs_avail(&s, 0x80, 8, &one, 1);
+	vqs_put("size8-enobufs", &s, 3, 1, (const uint8_t[]){ 0, 0x17 }, 2,
+		NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct img *im;
@@ -282,6 +422,7 @@ int main(int argc, char **argv)
 	seeds_multiboot(im);
 	seeds_exit();
 	seeds_uart();
+	seeds_virtqueue();
 	free(im);
 	return 0;
 }

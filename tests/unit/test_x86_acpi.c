@@ -150,16 +150,16 @@ static void assert_reserved(uint64_t gpa, uint64_t len)
 
 struct aml_name {
 	char path[64];
-	enum { AML_INT, AML_PKG, AML_BUF } kind;
+	enum { AML_INT, AML_PKG, AML_BUF, AML_STR } kind;
 	uint64_t val;	  /* AML_INT */
 	uint64_t el[8];	  /* AML_PKG: integer elements */
 	unsigned nr_el;	  /* AML_PKG: NumElements */
-	uint8_t buf[64];  /* AML_BUF */
+	uint8_t buf[160]; /* AML_BUF; AML_STR: NUL-terminated */
 	unsigned buf_len; /* AML_BUF */
 };
 
 struct aml_doc {
-	struct aml_name n[32];
+	struct aml_name n[192];
 	unsigned nr;
 };
 
@@ -259,7 +259,7 @@ static const uint8_t *name_op(struct aml_doc *d, const uint8_t *p,
 	size_t used, len;
 	const uint8_t *end;
 
-	cr_assert_lt(d->nr, 32, "too many names");
+	cr_assert_lt(d->nr, 192, "too many names");
 	n = &d->n[d->nr++];
 	memset(n, 0, sizeof(*n));
 	p = name_string(p, e, scope, n->path, sizeof(n->path));
@@ -294,6 +294,15 @@ static const uint8_t *name_op(struct aml_doc *d, const uint8_t *p,
 		n->buf_len = (unsigned)size;
 		memcpy(n->buf, p, size);
 		return end;
+	}
+	if (*p == 0x0d) { /* StringPrefix: ASCII up to a NUL */
+		const uint8_t *z = memchr(p + 1, 0, (size_t)(e - p - 1));
+
+		cr_assert_not_null(z, "%s: unterminated string", n->path);
+		cr_assert_lt((size_t)(z - p - 1), sizeof(n->buf));
+		n->kind = AML_STR;
+		memcpy(n->buf, p + 1, (size_t)(z - p - 1));
+		return z + 1;
 	}
 	n->kind = AML_INT;
 	return aml_integer(p, e, &n->val);
@@ -340,7 +349,7 @@ static const struct aml_name *aml_find(const struct aml_doc *d,
 /* --- the whole walk --- */
 
 struct found {
-	uint64_t rsdp, rsdt, xsdt, fadt, facs, dsdt, madt;
+	uint64_t rsdp, rsdt, xsdt, fadt, facs, dsdt, madt, mcfg;
 	struct aml_doc aml;
 	unsigned madt_lapic, madt_ioapic, madt_iso, madt_nmi;
 };
@@ -350,6 +359,7 @@ static void walk(const struct x86_tables_cfg *c, uint64_t rsdp_gpa,
 {
 	uint32_t rsdt_len, xsdt_len, madt_len, dsdt_len;
 	uint16_t pm = c->pm_port ? c->pm_port : 0x600;
+	unsigned nr_sdt = c->pci ? 3 : 2;
 	uint64_t off;
 
 	memset(f, 0, sizeof(*f));
@@ -368,18 +378,32 @@ static void walk(const struct x86_tables_cfg *c, uint64_t rsdp_gpa,
 	f->rsdt = r32(f->rsdp + 16);
 	f->xsdt = r64(f->rsdp + 24);
 
-	/* RSDT and XSDT: the same two tables, FADT first */
+	/* RSDT and XSDT: the same tables, FADT first, then the MADT and,
+	 * with PCI, the MCFG */
 	rsdt_len = check_sdt(f->rsdt, "RSDT", 1);
 	xsdt_len = check_sdt(f->xsdt, "XSDT", 1);
-	cr_assert_eq(rsdt_len, 36 + 2 * 4);
-	cr_assert_eq(xsdt_len, 36 + 2 * 8);
+	cr_assert_eq(rsdt_len, 36 + nr_sdt * 4);
+	cr_assert_eq(xsdt_len, 36 + nr_sdt * 8);
 	assert_reserved(f->rsdt, rsdt_len);
 	assert_reserved(f->xsdt, xsdt_len);
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < nr_sdt; i++)
 		cr_assert_eq(r32(f->rsdt + 36 + 4 * i),
 			     r64(f->xsdt + 36 + 8 * i), "entry %u", i);
 	f->fadt = r64(f->xsdt + 36);
 	f->madt = r64(f->xsdt + 44);
+	if (c->pci) {
+		/* MCFG (PCI Firmware 3.2 4.1.2): one allocation, ECAM of
+		 * segment 0, buses 0-0 */
+		f->mcfg = r64(f->xsdt + 52);
+		cr_assert_eq(check_sdt(f->mcfg, "MCFG", 1), 44 + 16);
+		assert_reserved(f->mcfg, 60);
+		cr_assert_eq(r64(f->mcfg + 36), 0, "MCFG reserved");
+		cr_assert_eq(r64(f->mcfg + 44), 0xe0000000, "ECAM base");
+		cr_assert_eq(r16(f->mcfg + 52), 0, "segment");
+		cr_assert_eq(r8(f->mcfg + 54), 0, "start bus");
+		cr_assert_eq(r8(f->mcfg + 55), 0, "end bus");
+		cr_assert_eq(r32(f->mcfg + 56), 0, "reserved");
+	}
 
 	/* FADT */
 	cr_assert_eq(check_sdt(f->fadt, "FACP", 6), 276);
@@ -644,6 +668,136 @@ Test(x86_acpi, uarts_in_dsdt)
 	cr_assert_eq(f.aml.nr, 1 + 3 * 3);
 }
 
+Test(x86_acpi, pci_root_bridge_and_mcfg)
+{
+	struct x86_tables_cfg c = pc_cfg(2);
+	const struct aml_name *n;
+	struct found *f = calloc(1, sizeof(*f));
+
+	c.pci = true;
+	build_and_walk(&c, f);
+	n = aml_find(&f->aml, "\\_SB_.PCI0._HID");
+	cr_assert_not_null(n);
+	cr_assert_eq(n->val, 0x080ad041, "EisaId(PNP0A08): %#llx",
+		     (unsigned long long)n->val);
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.PCI0._CID")->val, 0x030ad041,
+		     "EisaId(PNP0A03)");
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.PCI0._UID")->val, 0);
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.PCI0._SEG")->val, 0);
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.PCI0._BBN")->val, 0);
+	n = aml_find(&f->aml, "\\_SB_.PCI0._CRS");
+	cr_assert_not_null(n);
+	{
+		static const uint8_t want[] = {
+			/* WordBusNumber: producer, fixed, bus 0-0, length 1 */
+			0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00,
+			0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+			/* IO (Decode16, 0xcf8, 0xcf8, 1, 8) */
+			0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+			/* WordIO 0xc000-0xffff, EntireRange */
+			0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00,
+			0xc0, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40,
+			/* DWordMemory 0xc0000000-0xcfffffff, non-cacheable RW */
+			0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0, 0x00,
+			0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xcf, 0, 0, 0, 0,
+			0x00, 0x00, 0x00, 0x10,
+			/* QWordMemory 64 GiB + 64 GiB */
+			0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0, 0, 0, 0,
+			0, 0x00, 0x00, 0x00, 0x00, 0x10, 0, 0, 0, 0xff, 0xff,
+			0xff, 0xff, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00,
+			0x00, 0x00, 0x00, 0x10, 0, 0, 0,
+			/* end tag */
+			0x79, 0x00
+		};
+
+		cr_assert_eq(n->buf_len, sizeof(want), "%u", n->buf_len);
+		cr_assert_arr_eq(n->buf, want, sizeof(want));
+	}
+	/* The ECAM area as a motherboard resource */
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.RES0._HID")->val, 0x020cd041,
+		     "EisaId(PNP0C02)");
+	n = aml_find(&f->aml, "\\_SB_.RES0._CRS");
+	cr_assert_not_null(n);
+	{
+		static const uint8_t want[] = { 0x86, 0x09, 0x00, 0x01, 0x00,
+						0x00, 0x00, 0xe0, 0x00, 0x00,
+						0x10, 0x00, 0x79, 0x00 };
+
+		cr_assert_eq(n->buf_len, sizeof(want));
+		cr_assert_arr_eq(n->buf, want, sizeof(want));
+	}
+	cr_assert_eq(f->aml.nr, 1 + 6 + 3);
+	free(f);
+}
+
+Test(x86_acpi, no_pci_no_mcfg)
+{
+	struct x86_tables_cfg c = pc_cfg(1);
+	struct found *f = calloc(1, sizeof(*f));
+
+	build_and_walk(&c, f);
+	cr_assert_eq(f->mcfg, 0);
+	cr_assert_null(aml_find(&f->aml, "\\_SB_.PCI0._HID"));
+	free(f);
+}
+
+Test(x86_acpi, virtio_mmio_in_dsdt)
+{
+	struct x86_tables_cfg c = pc_cfg(2);
+	const struct aml_name *n;
+	struct found *f = calloc(1, sizeof(*f));
+	char path[64];
+
+	c.uarts[0] = (struct x86_tables_uart){ .port = 0x3f8, .irq = 4 };
+	c.nr_uarts = 1;
+	for (unsigned i = 0; i < X86_TABLES_MAX_VIRTIO_MMIO; i++)
+		c.vmmio[i] = (struct x86_tables_virtio_mmio){
+			.base = 0xd0000000 + 0x1000 * i,
+			.size = 0x1000,
+			.irq = (uint8_t)(i == 0 ? 5 : 16 + i % 8),
+		};
+	c.isa_irqs |= 1u << 5;
+	c.nr_vmmio = X86_TABLES_MAX_VIRTIO_MMIO;
+	c.pci = true;
+	build_and_walk(&c, f);
+	n = aml_find(&f->aml, "\\_SB_.VR00._HID");
+	cr_assert_not_null(n);
+	cr_assert_eq(n->kind, AML_STR);
+	cr_assert_str_eq((const char *)n->buf, "LNRO0005");
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.VR00._UID")->val, 0);
+	cr_assert_eq(aml_find(&f->aml, "\\_SB_.VR00._CCA")->val, 1);
+	n = aml_find(&f->aml, "\\_SB_.VR00._CRS");
+	cr_assert_not_null(n);
+	{
+		/* Memory32Fixed (ReadWrite, 0xd0000000, 0x1000),
+		 * Interrupt (ResourceConsumer, Edge, ActiveHigh,
+		 * Exclusive) {5} */
+		static const uint8_t want[] = { 0x86, 0x09, 0x00, 0x01, 0x00,
+						0x00, 0x00, 0xd0, 0x00, 0x10,
+						0x00, 0x00, 0x89, 0x06, 0x00,
+						0x03, 0x01, 0x05, 0x00, 0x00,
+						0x00, 0x79, 0x00 };
+
+		cr_assert_eq(n->buf_len, sizeof(want));
+		cr_assert_arr_eq(n->buf, want, sizeof(want));
+	}
+	for (unsigned i = 1; i < X86_TABLES_MAX_VIRTIO_MMIO; i++) {
+		snprintf(path, sizeof(path), "\\_SB_.VR%02u._UID", i);
+		n = aml_find(&f->aml, path);
+		cr_assert_not_null(n, "%s", path);
+		cr_assert_eq(n->val, i);
+		snprintf(path, sizeof(path), "\\_SB_.VR%02u._CRS", i);
+		n = aml_find(&f->aml, path);
+		cr_assert_not_null(n, "%s", path);
+		cr_assert_eq(n->buf[4] | n->buf[5] << 8 | n->buf[6] << 16 |
+				     (uint32_t)n->buf[7] << 24,
+			     0xd0000000 + 0x1000 * i);
+		cr_assert_eq(n->buf[17], 16 + i % 8);
+	}
+	cr_assert_eq(f->aml.nr, 1 + 3 + 9 + 4 * X86_TABLES_MAX_VIRTIO_MMIO);
+	free(f);
+}
+
 /* --- configuration errors --- */
 
 static void assert_fails(const struct x86_tables_cfg *c, int code,
@@ -695,6 +849,30 @@ Test(x86_acpi, device_on_the_cascade)
 	struct x86_tables_cfg c = pc_cfg(1);
 
 	c.isa_irqs |= 1u << 2;
+	assert_fails(&c, -EINVAL, "cascade");
+}
+
+Test(x86_acpi, bad_virtio_mmio)
+{
+	struct x86_tables_cfg c = pc_cfg(1);
+
+	c.nr_vmmio = X86_TABLES_MAX_VIRTIO_MMIO + 1;
+	assert_fails(&c, -EINVAL, "33 virtio-mmio devices");
+	c.nr_vmmio = 1;
+	c.vmmio[0] = (struct x86_tables_virtio_mmio){ .base = 0xd0000000,
+						      .size = 0x1000,
+						      .irq = 24 };
+	assert_fails(&c, -EINVAL, "IRQ 24");
+	c.vmmio[0].irq = 5;
+	c.vmmio[0].base = 0xfffff800;
+	assert_fails(&c, -EINVAL, "below 4 GiB");
+	c.vmmio[0].base = 0xd0000000;
+	c.vmmio[0].size = 0;
+	assert_fails(&c, -EINVAL, "virtio-mmio");
+	c.vmmio[0].size = 0x1000;
+	c.vmmio[0].irq = 9;
+	assert_fails(&c, -EBUSY, "SCI");
+	c.vmmio[0].irq = 2;
 	assert_fails(&c, -EINVAL, "cascade");
 }
 
@@ -889,12 +1067,12 @@ static char *slurp(const char *dir, const char *name)
 Test(x86_acpi, iasl_disassembles_every_table)
 {
 	static const char *const names[] = { "rsdp", "rsdt", "xsdt", "facp",
-					     "facs", "apic", "dsdt" };
+					     "facs", "apic", "dsdt", "mcfg" };
 	char iasl[512], *dir = iasl_dir, cmd[1024];
 	char *out = malloc(65536);
 	struct x86_tables_cfg c = pc_cfg(4);
 	struct found *f = calloc(1, sizeof(*f));
-	uint64_t gpa[7], len[7];
+	uint64_t gpa[8], len[8];
 
 	if (!find_iasl(iasl, sizeof(iasl)))
 		cr_skip("iasl not installed (Debian: acpica-tools)");
@@ -902,6 +1080,15 @@ Test(x86_acpi, iasl_disassembles_every_table)
 	c.uarts[1] = (struct x86_tables_uart){ .port = 0x2f8, .irq = 3 };
 	c.uarts[2] = (struct x86_tables_uart){ .port = 0x3e8, .irq = 20 };
 	c.nr_uarts = 3;
+	c.pci = true;
+	c.vmmio[0] = (struct x86_tables_virtio_mmio){ .base = 0xd0000000,
+						      .size = 0x1000,
+						      .irq = 5 };
+	c.vmmio[1] = (struct x86_tables_virtio_mmio){ .base = 0xd0001000,
+						      .size = 0x1000,
+						      .irq = 21 };
+	c.nr_vmmio = 2;
+	c.isa_irqs |= 1u << 5;
 	build_and_walk(&c, f);
 	snprintf(iasl_dir, sizeof(iasl_dir), "%s/vmm-test-iasl-XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -909,8 +1096,8 @@ Test(x86_acpi, iasl_disassembles_every_table)
 	gpa[0] = f->rsdp, len[0] = 36;
 	gpa[1] = f->rsdt, gpa[2] = f->xsdt, gpa[3] = f->fadt;
 	gpa[4] = f->facs, len[4] = 64;
-	gpa[5] = f->madt, gpa[6] = f->dsdt;
-	for (unsigned i = 0; i < 7; i++) {
+	gpa[5] = f->madt, gpa[6] = f->dsdt, gpa[7] = f->mcfg;
+	for (unsigned i = 0; i < 8; i++) {
 		if (i != 0 && i != 4)
 			len[i] = r32(gpa[i] + 4);
 		dump(dir, names[i], gpa[i], len[i]);
@@ -918,7 +1105,7 @@ Test(x86_acpi, iasl_disassembles_every_table)
 
 	/* i = 1: iasl 20200925 cannot read a binary RSDP ("does not contain
 	 * a valid ACPI table": it has no SDT header); the walk checked it. */
-	for (unsigned i = 1; i < 7; i++) {
+	for (unsigned i = 1; i < 8; i++) {
 		char dsl[64];
 		char *text;
 		int st;
@@ -946,7 +1133,32 @@ Test(x86_acpi, iasl_disassembles_every_table)
 			cr_assert(strstr(text, "Interrupt (ResourceConsumer, "
 					       "Edge, ActiveHigh, Exclusive"),
 				  "%s", text);
+			cr_assert(strstr(text, "EisaId (\"PNP0A08\")"), "%s",
+				  text);
+			cr_assert(strstr(text, "EisaId (\"PNP0A03\")"), "%s",
+				  text);
+			cr_assert(strstr(text, "EisaId (\"PNP0C02\")"), "%s",
+				  text);
+			cr_assert(
+				strstr(text, "WordBusNumber (ResourceProducer"),
+				"%s", text);
+			cr_assert(strstr(text, "WordIO (ResourceProducer"),
+				  "%s", text);
+			cr_assert(strstr(text, "DWordMemory (ResourceProducer"),
+				  "%s", text);
+			cr_assert(strstr(text, "QWordMemory (ResourceProducer"),
+				  "%s", text);
+			cr_assert(strstr(text, "0x0000001FFFFFFFFF"), "%s",
+				  text);
+			cr_assert(strstr(text, "Name (_HID, \"LNRO0005\")"),
+				  "%s", text);
+			cr_assert(strstr(text, "Memory32Fixed (ReadWrite,"),
+				  "%s", text);
 		}
+		if (!strcmp(names[i], "mcfg"))
+			cr_assert(strstr(text, "Base Address : "
+					       "00000000E0000000"),
+				  "%s", text);
 		if (!strcmp(names[i], "apic"))
 			cr_assert(strstr(text, "Subtable Type : 02 [Interrupt "
 					       "Source Override]"),

@@ -15,9 +15,17 @@
  * controller on the average reading, "heartbeat" reports uptime and CPU
  * idle time (TSC spent in HLT). After `run=` ms of guest time (default
  * 3000) it prints a per-task summary and powers off (exit status 0).
+ *
+ * Network (only with a `net=` option, see rt_vnet_parse(); the demo never
+ * probes for devices otherwise): a virtio-net NIC with address `ip=`
+ * (default 10.0.2.15) answers ping, echoes UDP on port 7 and reports the
+ * plant on UDP port 5000 ("status" -> one line). A datagram "quit" on
+ * either port ends the run early. Frames are handled whenever the CPU
+ * wakes up (the NIC's interrupt, or the next tick when it has none).
  */
 #include "rt.h"
 #include "cpu.h"
+#include "net.h"
 
 #define RUN_MS_DEFAULT 3000
 #define RUN_MS_MAX     (24ull * 3600 * 1000)
@@ -28,6 +36,10 @@
 #define HEAT_MC	    600 /* rise per sensor period at 100% heater */
 #define LOSS_PERMIL 20	/* heat lost per sensor period, per mille of dT */
 #define KP_PCT	    25	/* heater % per degree of error */
+
+#define NET_IP_DEFAULT	   0x0a00020fu /* 10.0.2.15 */
+#define NET_ECHO_PORT	   7
+#define NET_TELEMETRY_PORT 5000
 
 struct task {
 	const char *name;
@@ -47,6 +59,11 @@ static struct {
 } plant = { ROOM_MC, 0, 0, 0, 12345 };
 
 static uint64_t idle_tsc, last_beat_tsc, last_beat_idle;
+static uint64_t stop_ms; /* run= ms, or earlier after a "quit" datagram */
+
+static struct rt_vnet nic;
+static struct rt_net net;
+static bool net_on;
 
 static uint64_t now_ms(void)
 {
@@ -115,9 +132,14 @@ static void heartbeat_job(struct task *t, uint64_t now)
 	last_beat_tsc = tsc;
 	last_beat_idle = idle_tsc;
 	log_prefix(t, now);
-	rt_printf("uptime %llu s, %llu ticks, cpu idle %u%%\n",
+	rt_printf("uptime %llu s, %llu ticks, cpu idle %u%%",
 		  (unsigned long long)(now / 1000),
 		  (unsigned long long)rt_ticks(), pct);
+	if (net_on)
+		rt_printf(", net %llu in %llu out",
+			  (unsigned long long)net.stats.frames_in,
+			  (unsigned long long)net.stats.frames_out);
+	rt_putc('\n');
 }
 
 /* Highest priority first (rate-monotonic: shortest period first). */
@@ -160,18 +182,109 @@ static bool schedule_one(uint64_t end_ms)
 	return false;
 }
 
-/* HLT until `ms` (guest time), accounting the time spent idle. */
+/* ---- network (optional) ---- */
+
+static bool is_quit(const uint8_t *data, size_t len)
+{
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	return len == 4 && !memcmp(data, "quit", 4);
+}
+
+static void net_quit(uint32_t src)
+{
+	char ip[16];
+	uint64_t now = now_ms();
+
+	rt_printf("[%6llu ms] network   quit from %s: stopping\n",
+		  (unsigned long long)now, rt_net_ip_str(src, ip));
+	if (now < stop_ms)
+		stop_ms = now;
+}
+
+static void net_echo(struct rt_net *n, uint32_t src, uint16_t sport,
+		     uint16_t dport, const uint8_t *data, size_t len, void *arg)
+{
+	rt_net_udp_send(n, src, dport, sport, data, len);
+	if (is_quit(data, len))
+		net_quit(src);
+}
+
+static void net_telemetry(struct rt_net *n, uint32_t src, uint16_t sport,
+			  uint16_t dport, const uint8_t *data, size_t len,
+			  void *arg)
+{
+	char msg[96], temp[16];
+
+	if (is_quit(data, len)) {
+		net_quit(src);
+		return;
+	}
+	fmt_temp(temp, sizeof(temp), plant.temp_mc);
+	rt_snprintf(msg, sizeof(msg),
+		    "uptime %llu ms temperature %s C heater %d%%\n",
+		    (unsigned long long)now_ms(), temp, plant.heater_pct);
+	rt_net_udp_send(n, src, dport, sport, msg, strlen(msg));
+}
+
+/* Bring the NIC up if the command line asks for one. */
+static void net_start(void)
+{
+	struct rt_vnet_opts o;
+	const char *v;
+	size_t vlen;
+	uint32_t ip = NET_IP_DEFAULT;
+	char why[160], mac[18], ips[16], irq[32];
+
+	if (!rt_cmdline_opt("net", &v, &vlen))
+		return;
+	if (rt_vnet_parse(v, vlen, &o)) {
+		rt_printf("net:    bad option net=%.*s, no network\n",
+			  (int)vlen, v);
+		return;
+	}
+	if (rt_cmdline_opt("ip", &v, &vlen) && rt_net_parse_ip(v, vlen, &ip)) {
+		rt_printf("net:    bad option ip=%.*s, no network\n", (int)vlen,
+			  v);
+		return;
+	}
+	o.poll = rt_cmdline_has("poll");
+	if (rt_vnet_open(&nic, &o, why, sizeof(why))) {
+		rt_printf("net:    %s, no network\n", why);
+		return;
+	}
+	rt_net_init(&net, &nic, ip);
+	rt_net_udp_bind(&net, NET_ECHO_PORT, net_echo, NULL);
+	rt_net_udp_bind(&net, NET_TELEMETRY_PORT, net_telemetry, NULL);
+	net_on = true;
+	rt_printf("net:    virtio-net %s (%s), mac %s, ip %s: ping, udp echo "
+		  "port %u, status port %u\n",
+		  nic.dev.name, rt_virtio_irq_mode(&nic.dev, irq, sizeof(irq)),
+		  rt_net_mac_str(nic.mac, mac), rt_net_ip_str(ip, ips),
+		  NET_ECHO_PORT, NET_TELEMETRY_PORT);
+}
+
+/* HLT until `ms` (guest time), accounting the time spent idle; handle
+ * frames whenever the CPU wakes up. */
 static void idle_until(uint64_t ms)
 {
 	for (;;) {
 		uint64_t t0;
 
 		rt_irq_disable();
-		if (now_ms() >= ms)
+		if (now_ms() >= ms || now_ms() >= stop_ms)
 			break;
-		t0 = cpu_rdtsc();
-		rt_wait_irq();
-		idle_tsc += cpu_rdtsc() - t0;
+		if (net_on && nic.dev.pending) {
+			rt_irq_enable();
+		} else {
+			t0 = cpu_rdtsc();
+			rt_wait_irq();
+			idle_tsc += cpu_rdtsc() - t0;
+		}
+		if (net_on) {
+			nic.dev.pending = false;
+			rt_net_poll(&net);
+		}
 	}
 	rt_irq_enable();
 }
@@ -222,6 +335,7 @@ static void banner(unsigned hz, uint64_t run_ms)
 	rt_printf("timer:  local APIC, %u MHz bus (calibrated against the "
 		  "PIT), %u Hz tick\n",
 		  (unsigned)(((uint64_t)per_ms * 16 + 500) / 1000), hz);
+	net_start();
 	rt_printf("sched:  rate-monotonic, run to completion, %u tasks:",
 		  (unsigned)NR_TASKS);
 	for (unsigned i = 0; i < NR_TASKS; i++)
@@ -250,6 +364,18 @@ static void summary(uint64_t run_ms, unsigned hz)
 	}
 	rt_printf("summary: %u/%u jobs ran, %u deadlines missed\n", runs,
 		  expected, missed);
+	if (net_on) {
+		const struct rt_net_stats *s = &net.stats;
+
+		rt_printf("network: %llu frames in, %llu out: %llu arp "
+			  "replies, %llu pings, %llu datagrams\n",
+			  (unsigned long long)s->frames_in,
+			  (unsigned long long)s->frames_out,
+			  (unsigned long long)s->arp_replies,
+			  (unsigned long long)s->icmp_echoes,
+			  (unsigned long long)s->udp_in);
+		rt_vnet_close(&nic);
+	}
 	rt_puts("system halted: powering off\n");
 }
 
@@ -262,6 +388,7 @@ int main(void)
 		run_ms = RUN_MS_DEFAULT;
 	if (hz == 0 || hz > 1000)
 		hz = HZ_DEFAULT;
+	stop_ms = run_ms;
 	banner(hz, run_ms);
 
 	for (unsigned i = 0; i < NR_TASKS; i++)
@@ -271,10 +398,10 @@ int main(void)
 	for (;;) {
 		uint64_t next = UINT64_MAX;
 
-		if (schedule_one(run_ms))
+		if (schedule_one(stop_ms))
 			continue;
 		for (unsigned i = 0; i < NR_TASKS; i++)
-			if (tasks[i].release_ms <= run_ms &&
+			if (tasks[i].release_ms <= stop_ms &&
 			    tasks[i].release_ms < next)
 				next = tasks[i].release_ms;
 		if (next == UINT64_MAX)
@@ -282,6 +409,6 @@ int main(void)
 		idle_until(next);
 	}
 	rt_timer_stop();
-	summary(run_ms, hz);
+	summary(stop_ms, hz);
 	rt_poweroff();
 }
