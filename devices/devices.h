@@ -10,5 +10,6 @@ extern const struct device_type cmos_rtc_type;
 extern const struct device_type acpi_pm_type;
 extern const struct device_type pc_reset_type;
 extern const struct device_type debug_exit_type;
+extern const struct device_type ivshmem_type;
 
 #endif

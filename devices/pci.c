@@ -14,6 +14,7 @@
  *   msix->lock       one function's MSI-X table, PBA, enable/mask state
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,6 +706,44 @@ int pci_msix_irqfd(struct pci_dev *d, unsigned vec)
 	fd = m->efd[vec];
 	pthread_mutex_unlock(&m->lock);
 	return fd;
+}
+
+int pci_msix_set_irqfd(struct pci_dev *d, unsigned vec, int fd)
+{
+	struct pci_msix *m = d->msix;
+	int nfd = -1, fl;
+
+	if (!m || vec >= m->nvec || fd < -1)
+		return -EINVAL;
+	if (m->gsi[vec] < 0)
+		return -ENOTSUP;
+	if (fd >= 0) {
+		/* Our own reference; non-blocking because masked vectors and
+		 * PBA reads drain it with read(). */
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (nfd < 0)
+			return -errno;
+		fl = fcntl(nfd, F_GETFL);
+		if (fl < 0 || fcntl(nfd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			fl = -errno;
+			close(nfd);
+			return fl;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->irqfd_on[vec]) {
+		vm_irqfd_del(d->vm, m->efd[vec], (unsigned)m->gsi[vec]);
+		m->irqfd_on[vec] = false;
+	}
+	/* A signal still in the old eventfd stays pending. */
+	if (efd_drain(m->efd[vec]) && m->enabled)
+		pba_set(m, vec, true);
+	if (m->efd[vec] >= 0)
+		close(m->efd[vec]);
+	m->efd[vec] = nfd;
+	vec_update(d, vec);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
 }
 
 bool pci_msix_enabled(struct pci_dev *d)

@@ -225,6 +225,21 @@ int pci_msix_notify(struct pci_dev *d, unsigned vec);
  */
 int pci_msix_irqfd(struct pci_dev *d, unsigned vec);
 
+/*
+ * Make fd, an eventfd the device got from elsewhere (e.g. from an ivshmem
+ * server, shared with other processes), vector vec's irqfd in place of the
+ * one pci_msix_irqfd() creates: a write to it fires the vector without a
+ * userspace exit, exactly as described there. The PCI layer keeps its own
+ * duplicate (the caller may close fd) and sets O_NONBLOCK on it, which is
+ * shared by every holder of that open file (harmless for eventfds that
+ * others only write). fd -1 removes the vector's eventfd. A signal left in
+ * the replaced eventfd stays pending. pci_msix_irqfd() returns the
+ * duplicate afterwards. Callable from any thread (takes the MSI-X lock).
+ * 0, -ENOTSUP (no irqfd/MSI routes: watch fd and call pci_msix_notify()),
+ * -EINVAL or -errno (fcntl).
+ */
+int pci_msix_set_irqfd(struct pci_dev *d, unsigned vec, int fd);
+
 /* Is MSI-X enabled (and the function not masked)? For devices that pick
  * a notification path. */
 bool pci_msix_enabled(struct pci_dev *d);

@@ -11,9 +11,11 @@
 #include "virtio/virtio.h"
 
 const struct device_type *const device_types[] = {
-	&uart8250_type,	      &cmos_rtc_type,	&acpi_pm_type,
-	&pc_reset_type,	      &debug_exit_type, &virtio_net_type,
-	&virtio_console_type, &virtio_rng_type, NULL,
+	&uart8250_type,	      &cmos_rtc_type,
+	&acpi_pm_type,	      &pc_reset_type,
+	&debug_exit_type,     &virtio_net_type,
+	&virtio_console_type, &virtio_rng_type,
+	&ivshmem_type,	      NULL,
 };
 
 const struct device_type *device_type_find(const char *name)

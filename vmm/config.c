@@ -965,10 +965,12 @@ enum {
 	VM_TIMEOUT,
 	VM_ON_REBOOT,
 	VM_TRIPLE_FAULT,
+	VM_PV_EOI,
 	VM_NKEYS
 };
-static const char *const vm_keys[] = { "name",	  "vcpus",     "unhandled-io",
-				       "timeout", "on-reboot", "triple-fault" };
+static const char *const vm_keys[] = { "name",	     "vcpus",	  "unhandled-io",
+				       "timeout",    "on-reboot", "triple-fault",
+				       "pv-eoi" };
 static const char *const on_reboot_names[] = { "exit", "restart", NULL };
 static const char *const triple_fault_names[] = { "fault", "reset", NULL };
 
@@ -1052,6 +1054,13 @@ static int interp_vm(struct parser *p, const struct section *s)
 		if (ret)
 			return ret;
 		cfg->triple_fault_resets = idx == 1;
+	}
+	cfg->pv_eoi = true;
+	e = slot[VM_PV_EOI];
+	if (e) {
+		ret = val_bool(p, s, e, &cfg->pv_eoi);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -2009,6 +2018,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		cfg->reboot_restarts ? "restart" : "exit");
 	fprintf(out, "  triple-fault  %s\n",
 		cfg->triple_fault_resets ? "reset" : "fault");
+	fprintf(out, "  pv-eoi        %s\n", cfg->pv_eoi ? "yes" : "no");
 	if (cfg->timeout_ms)
 		fprintf(out, "  timeout       %llu ms\n",
 			(unsigned long long)cfg->timeout_ms);

@@ -4,7 +4,7 @@
  * libinih; sections:
  *
  *   [vm]                 name, vcpus, unhandled-io, timeout, on-reboot,
- *                        triple-fault
+ *                        triple-fault, pv-eoi
  *   [memory "NAME"]      base, size, file, readonly      (one per region)
  *   [boot]               format, image, cmdline, module (repeatable),
  *                        initrd, load-address, entry, mode
@@ -120,6 +120,7 @@ struct vm_config {
 	uint64_t timeout_ms;	     /* 0: none */
 	bool reboot_restarts;	  /* [vm] on-reboot = restart (default exit) */
 	bool triple_fault_resets; /* [vm] triple-fault = reset (default fault) */
+	bool pv_eoi; /* [vm] pv-eoi: offer KVM's PV EOI (default yes) */
 
 	struct cfg_memory *mem;
 	unsigned nr_mem;

@@ -290,6 +290,8 @@ static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)
 					if (c->entries[i].function == 1)
 						c->entries[i].ecx |= 1u << 24;
 			}
+			if (!vm->cfg->pv_eoi)
+				x86_cpuid_clear_pv_eoi(c);
 			return 0;
 		}
 		free(c);

@@ -5,6 +5,8 @@
  * all tell a guest the same story: one package, `nr` cores, one thread per
  * core, APIC ID = vCPU index.
  */
+#include <stddef.h>
+
 #include "arch/x86/cpuid.h"
 
 /* Bits needed to number n items (0 for n <= 1). */
@@ -81,6 +83,32 @@ void x86_cpuid_patch(struct kvm_cpuid2 *c, unsigned id, unsigned nr)
 			e->ebx = id & 0xff;
 			e->ecx = 0;
 			break;
+		}
+	}
+}
+
+void x86_cpuid_clear_pv_eoi(struct kvm_cpuid2 *c)
+{
+	/* KVM puts its leaves at 0x40000000 (signature "KVMKVMKVM") and the
+	 * features at the next leaf; with Hyper-V enlightenments they may
+	 * move by 0x100, so look for the signature. */
+	for (unsigned base = 0x40000000u; base < 0x40010000u; base += 0x100) {
+		struct kvm_cpuid_entry2 *sig = NULL, *feat = NULL;
+
+		for (unsigned i = 0; i < c->nent; i++) {
+			if (c->entries[i].function == base)
+				sig = &c->entries[i];
+			else if (c->entries[i].function == base + 1)
+				feat = &c->entries[i];
+		}
+		if (!sig)
+			return;
+		/* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX */
+		if (sig->ebx == 0x4b4d564bu && sig->ecx == 0x564b4d56u &&
+		    sig->edx == 0x4du) {
+			if (feat)
+				feat->eax &= ~(1u << 6);
+			return;
 		}
 	}
 }

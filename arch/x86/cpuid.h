@@ -12,4 +12,12 @@
  */
 void x86_cpuid_patch(struct kvm_cpuid2 *c, unsigned id, unsigned nr);
 
+/*
+ * Withdraw KVM's paravirtual EOI (KVM_FEATURE_PV_EOI, bit 6 of EAX in the
+ * KVM features leaf, 0x40000001 or where KVM's signature leaf says): the
+ * guest then acknowledges every interrupt with an APIC write, an exit.
+ * [vm] pv-eoi = no; docs/nested.md says why nested tests need it.
+ */
+void x86_cpuid_clear_pv_eoi(struct kvm_cpuid2 *c);
+
 #endif

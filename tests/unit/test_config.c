@@ -248,7 +248,7 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:7: [vm] vcpu: ",
 	  "unknown key (valid keys: name, vcpus, unhandled-io, timeout, "
-	  "on-reboot, triple-fault)" },
+	  "on-reboot, triple-fault, pv-eoi)" },
 	{ "bad on-reboot",
 	  OK "[vm]\non-reboot = reboot\n",
 	  { 0 },

@@ -2,6 +2,7 @@
 /* CPUID topology patching: every leaf that names an APIC ID or a core count
  * must agree with the MADT/MP tables (APIC ID = vCPU index, one package). */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -132,5 +133,65 @@ Test(cpuid, sixty_four_vcpus)
 	cr_assert_eq(leaf(c, 4, 0)->eax >> 26, 63);
 	cr_assert_eq(leaf(c, 0xb, 1)->eax, 6);
 	cr_assert_eq(leaf(c, 0x80000008, 0)->ecx & 0xff, 63);
+	free(c);
+}
+
+/* A table with KVM's leaves at base: signature, then features (PV EOI and
+ * kvmclock among them). */
+static struct kvm_cpuid2 *kvm_leaves(uint32_t base, bool kvm_signature)
+{
+	struct kvm_cpuid2 *c =
+		calloc(1, sizeof(*c) + 4 * sizeof(c->entries[0]));
+
+	cr_assert_not_null(c);
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .eax = 1 };
+	c->entries[1] = (struct kvm_cpuid_entry2){
+		.function = base,
+		.eax = base + 1,
+		.ebx = kvm_signature ? 0x4b4d564bu : 0x7263694du,
+		.ecx = kvm_signature ? 0x564b4d56u : 0x666f736fu,
+		.edx = kvm_signature ? 0x4du : 0x76482074u,
+	};
+	c->entries[2] = (struct kvm_cpuid_entry2){ .function = base + 1,
+						   .eax = 0x01007afb };
+	c->nent = 3;
+	return c;
+}
+
+Test(cpuid, clear_pv_eoi_clears_only_bit_6)
+{
+	struct kvm_cpuid2 *c = kvm_leaves(0x40000000, true);
+
+	x86_cpuid_clear_pv_eoi(c);
+	cr_assert_eq(leaf(c, 0x40000001, 0)->eax, 0x01007afbu & ~(1u << 6));
+	cr_assert_eq(leaf(c, 1, 0)->eax, 1);
+	free(c);
+}
+
+Test(cpuid, clear_pv_eoi_finds_kvm_after_another_hypervisor)
+{
+	struct kvm_cpuid2 *c = kvm_leaves(0x40000100, true);
+	struct kvm_cpuid2 *other = kvm_leaves(0x40000000, false);
+
+	/* Hyper-V style leaves at 0x40000000, KVM's at 0x40000100 */
+	c = realloc(c, sizeof(*c) + 6 * sizeof(c->entries[0]));
+	cr_assert_not_null(c);
+	c->entries[3] = other->entries[1];
+	c->entries[4] = other->entries[2];
+	c->nent = 5;
+	x86_cpuid_clear_pv_eoi(c);
+	cr_assert_eq(leaf(c, 0x40000101, 0)->eax, 0x01007afbu & ~(1u << 6));
+	cr_assert_eq(leaf(c, 0x40000001, 0)->eax, 0x01007afbu,
+		     "another hypervisor's leaf must stay as it is");
+	free(other);
+	free(c);
+}
+
+Test(cpuid, clear_pv_eoi_without_kvm_leaves_changes_nothing)
+{
+	struct kvm_cpuid2 *c = kvm_leaves(0x40000000, false);
+
+	x86_cpuid_clear_pv_eoi(c);
+	cr_assert_eq(leaf(c, 0x40000001, 0)->eax, 0x01007afbu);
 	free(c);
 }

@@ -22,10 +22,18 @@
  * plant on UDP port 5000 ("status" -> one line). A datagram "quit" on
  * either port ends the run early. Frames are handled whenever the CPU
  * wakes up (the NIC's interrupt, or the next tick when it has none).
+ *
+ * Shared memory (only with an `ivshmem` or `ivshmem=N` option: the demo
+ * never probes PCI otherwise): up to N (default 4) ivshmem devices, each
+ * running the queue echo service of guest/x86/rt/ivshmem.h (side B of
+ * the message queue at the start of BAR2: messages come back with a
+ * sequence number as tag; doorbells on vector 1 are rung back). A message
+ * "quit" ends the run early.
  */
 #include "rt.h"
 #include "cpu.h"
 #include "net.h"
+#include "ivshmem.h"
 
 #define RUN_MS_DEFAULT 3000
 #define RUN_MS_MAX     (24ull * 3600 * 1000)
@@ -64,6 +72,10 @@ static uint64_t stop_ms; /* run= ms, or earlier after a "quit" datagram */
 static struct rt_vnet nic;
 static struct rt_net net;
 static bool net_on;
+
+static struct rt_ivshmem ivs_dev[RT_IVSHMEM_MAX_DEVS];
+static struct rt_ivq_echo ivs_echo[RT_IVSHMEM_MAX_DEVS];
+static unsigned ivs_n;
 
 static uint64_t now_ms(void)
 {
@@ -139,6 +151,9 @@ static void heartbeat_job(struct task *t, uint64_t now)
 		rt_printf(", net %llu in %llu out",
 			  (unsigned long long)net.stats.frames_in,
 			  (unsigned long long)net.stats.frames_out);
+	for (unsigned i = 0; i < ivs_n; i++)
+		rt_printf(", ivshmem%u %llu echoed", i,
+			  (unsigned long long)ivs_echo[i].echoed);
 	rt_putc('\n');
 }
 
@@ -264,8 +279,68 @@ static void net_start(void)
 		  NET_ECHO_PORT, NET_TELEMETRY_PORT);
 }
 
+/* ---- shared memory (optional) ---- */
+
+/* Find the ivshmem devices if the command line asks for them. */
+static void ivshmem_start(void)
+{
+	uint64_t max = rt_cmdline_uint("ivshmem", RT_IVSHMEM_MAX_DEVS);
+	unsigned found;
+	char why[160], irq[40];
+
+	if (!rt_cmdline_has("ivshmem"))
+		return;
+	if (max == 0 || max > RT_IVSHMEM_MAX_DEVS)
+		max = RT_IVSHMEM_MAX_DEVS;
+	found = rt_ivshmem_count();
+	if (!found) {
+		rt_puts("shm:    no ivshmem device on PCI bus 0\n");
+		return;
+	}
+	for (unsigned i = 0; i < found && i < max; i++) {
+		struct rt_ivshmem *d = &ivs_dev[i];
+
+		if (rt_ivshmem_find(d, i, why, sizeof(why))) {
+			rt_printf("shm:    ivshmem%u: %s\n", i, why);
+			break;
+		}
+		rt_ivq_echo_init(&ivs_echo[i], d, i, 0, 4);
+		ivs_n++;
+		rt_printf("shm:    ivshmem%u %s, %llu KiB shared memory, %s "
+			  "(%s): queue echo\n",
+			  i, d->name, (unsigned long long)(d->shm_size >> 10),
+			  d->msix ? "doorbell mode" : "plain mode",
+			  rt_ivshmem_irq_mode(d, irq, sizeof(irq)));
+	}
+}
+
+static void ivshmem_poll(void)
+{
+	for (unsigned i = 0; i < ivs_n; i++) {
+		rt_ivshmem_take(&ivs_dev[i]);
+		if (rt_ivq_echo_poll(&ivs_echo[i]) & RT_IVQ_ECHO_QUIT) {
+			uint64_t now = now_ms();
+
+			rt_printf("[%6llu ms] shm       quit from ivshmem%u: "
+				  "stopping\n",
+				  (unsigned long long)now, i);
+			if (now < stop_ms)
+				stop_ms = now;
+		}
+	}
+}
+
+/* Interrupts off: is there shared-memory work (then do not sleep)? */
+static bool ivshmem_busy(void)
+{
+	for (unsigned i = 0; i < ivs_n; i++)
+		if (ivs_dev[i].pending || rt_ivq_echo_arm(&ivs_echo[i]))
+			return true;
+	return false;
+}
+
 /* HLT until `ms` (guest time), accounting the time spent idle; handle
- * frames whenever the CPU wakes up. */
+ * frames and shared-memory messages whenever the CPU wakes up. */
 static void idle_until(uint64_t ms)
 {
 	for (;;) {
@@ -274,7 +349,7 @@ static void idle_until(uint64_t ms)
 		rt_irq_disable();
 		if (now_ms() >= ms || now_ms() >= stop_ms)
 			break;
-		if (net_on && nic.dev.pending) {
+		if ((net_on && nic.dev.pending) || ivshmem_busy()) {
 			rt_irq_enable();
 		} else {
 			t0 = cpu_rdtsc();
@@ -285,6 +360,7 @@ static void idle_until(uint64_t ms)
 			nic.dev.pending = false;
 			rt_net_poll(&net);
 		}
+		ivshmem_poll();
 	}
 	rt_irq_enable();
 }
@@ -336,6 +412,7 @@ static void banner(unsigned hz, uint64_t run_ms)
 		  "PIT), %u Hz tick\n",
 		  (unsigned)(((uint64_t)per_ms * 16 + 500) / 1000), hz);
 	net_start();
+	ivshmem_start();
 	rt_printf("sched:  rate-monotonic, run to completion, %u tasks:",
 		  (unsigned)NR_TASKS);
 	for (unsigned i = 0; i < NR_TASKS; i++)
@@ -376,6 +453,11 @@ static void summary(uint64_t run_ms, unsigned hz)
 			  (unsigned long long)s->udp_in);
 		rt_vnet_close(&nic);
 	}
+	for (unsigned i = 0; i < ivs_n; i++)
+		rt_printf("shm: ivshmem%u: %llu messages echoed, %llu "
+			  "doorbells rung\n",
+			  i, (unsigned long long)ivs_echo[i].echoed,
+			  (unsigned long long)ivs_echo[i].rings);
 	rt_puts("system halted: powering off\n");
 }
 

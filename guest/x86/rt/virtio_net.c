@@ -3,14 +3,17 @@
  * virtio-net driver (virtio 1.2, 5.1.5 device initialization, 5.1.6 device
  * operation). See virtio_net.h.
  */
+#include "cpu.h"
 #include "virtio_net.h"
 #include "virtio_hw.h"
 
-#define HDR_LEN	     sizeof(struct virtio_net_hdr_v1)
-#define BUF_SIZE     2048
-#define RX_BUFS	     64
-#define TX_BUFS	     32
-#define MRG_MAX_BUFS 8 /* a 1514-byte frame in 2 KiB buffers needs 1 */
+#define HDR_LEN	 sizeof(struct virtio_net_hdr_v1)
+#define BUF_SIZE 2048
+#define RX_BUFS	 64
+#define TX_BUFS	 32
+/* rt_vnet_send(): pause loops to wait for a free transmit buffer */
+#define TX_WAIT_SPINS 2000000u
+#define MRG_MAX_BUFS  8 /* a 1514-byte frame in 2 KiB buffers needs 1 */
 
 _Static_assert(HDR_LEN == 12, "virtio 1.x net header");
 _Static_assert(BUF_SIZE >= HDR_LEN + RT_VNET_FRAME_MAX, "buffer size");
@@ -294,6 +297,15 @@ int rt_vnet_send(struct rt_vnet *n, const void *frame, size_t len)
 	uint8_t *b;
 
 	rt_vnet_tx_pending(n);
+	/* Back-pressure rather than loss: when every transmit buffer is in
+	 * flight, give the device a bounded while to complete some (it works
+	 * on its own thread; a host under load can lag a burst of replies
+	 * behind). */
+	for (unsigned spin = 0; n->tx_free == 0 && spin < TX_WAIT_SPINS;
+	     spin++) {
+		cpu_pause();
+		rt_vnet_tx_pending(n);
+	}
 	if (len > RT_VNET_FRAME_MAX || n->tx_free == 0) {
 		n->tx_dropped++;
 		return -1;
