@@ -21,6 +21,7 @@ TEST_PKGS=(
 	clang libclang-rt-14-dev # tools/fuzz-run: libFuzzer + ASan/UBSan
 	acpica-tools    # iasl: unit tests disassemble the generated ACPI tables
 	iproute2 iputils-ping # tests/integration/net.sh: netns, TAP, real ICMP
+	iperf3          # tests/nested/x86_64-net.sh, bench/net: TCP throughput
 )
 
 # --- cross-building and running the core for arm64 ---

@@ -88,47 +88,15 @@ hangs=()
 # attempts per case when the guest shows the nested-emulation hang.
 stall_secs=${STALL_SECS:-15}
 max_attempts=${MAX_ATTEMPTS:-6}
-
-# Seconds with two decimals between two $EPOCHREALTIME values.
-elapsed() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
-}
+# elapsed, allowed_klog (the kernel warnings that say nothing about the
+# VMM, with the reasons), hang_signature, watch_vmm: shared with the
+# virtio-net test and benchmark.
+# shellcheck source=l2/lib.sh
+. "$here/l2/lib.sh"
 
 fail() {
 	echo "  FAIL: $*"
 	case_ok=0
-}
-
-# Kernel messages of level 0-4 (the init's "klog:" lines) that say
-# nothing about the VMM, each with the reason:
-# - XSAVE consistency warning (arch/x86/kernel/fpu/xstate.c) and its
-#   CPUID[0d, ..] dump: QEMU's TCG (L0) does not intercept XSETBV for the
-#   nested guest, so L1's KVM never sees the guest's XCR0 and CPUID 0xd.0
-#   EBX keeps the x87/SSE size (576). QEMU as L2 VMM gets the same.
-# - "PCI: Fatal: No config space access function found", "PCI: System
-#   does not support PCI": there is no PCI host bridge (yet).
-# - "Unstable clock detected, switching default tracing clock" (4 lines):
-#   kvm-clock without the stable bit, as the emulated L1 host has no
-#   stable TSC.
-allowed_klog() {
-	awk '
-	/------------\[ cut here \]------------/ { inblk = 1; blk = $0; n = 0; next }
-	inblk {
-		blk = blk "\n" $0
-		if ($0 ~ /---\[ end trace/) {
-			inblk = 0
-			if (blk !~ /XSAVE consistency problem/)
-				print blk
-		}
-		next
-	}
-	/CPUID\[0d, [0-9a-f]+\]:/ { next }
-	/PCI: Fatal: No config space access function found/ { next }
-	/PCI: System does not support PCI/ { next }
-	/Unstable clock detected, switching default tracing clock/ { uc = 3; next }
-	uc > 0 { uc--; next }
-	{ print }
-	END { if (inblk) print blk }'
 }
 
 # check_boot LOG NTH VCPUS ACTION: the NTH boot in LOG (a console log that
@@ -185,72 +153,6 @@ $bad"
 		sort -u | tr '\n' ';' || true)
 	[ -z "$known" ] || echo "  boot $nth: known harmless warnings: ${known%;}"
 	uptime=$(sed -n 's/.*uptime: \([0-9.]*\).*/\1/p' "$b" | head -n1)
-}
-
-# The nested environment sometimes freezes a guest (QEMU microvm as well
-# as ours; docs/nested.md, "Interrupts delivered twice"): a vCPU spins at
-# one instruction with interrupts off, and the only exits are the L1
-# host's own interrupts.
-# hang_signature: trace KVM exits for a second and print "RIP ..." if that
-# is what the (silent) guest does; nothing if it does anything else
-# (I/O, halts, page faults) or if tracing is unavailable.
-hang_signature() {
-	local t=/sys/kernel/tracing
-	[ -e $t/events/kvm/kvm_exit/enable ] ||
-		mount -t tracefs tracefs $t 2>/dev/null || return 0
-	[ -e $t/events/kvm/kvm_exit/enable ] || return 0
-	: >$t/trace
-	echo 1 >$t/events/kvm/kvm_exit/enable
-	sleep 1
-	echo 0 >$t/events/kvm/kvm_exit/enable
-	awk '/kvm_exit: vcpu/ {
-		for (i = 1; i <= NF; i++) {
-			if ($i == "vcpu") v = $(i + 1)
-			if ($i == "reason") r = $(i + 1)
-			if ($i == "rip") p = $(i + 1)
-		}
-		n++
-		if (r != "interrupt" && r != "vintr") other[r]++
-		if (!((v, p) in seen)) { seen[v, p] = 1; rips[v]++; list = list " vcpu" v ":" p }
-	}
-	END {
-		if (!n) exit
-		for (r in other) exit
-		for (v in rips) if (rips[v] > 2) exit
-		print "RIP" list " (" n " exits in 1 s, all host interrupts)"
-	}' $t/trace
-	: >$t/trace
-}
-
-# watch_vmm PID OUT BOOTS: wait for vmm PID; stop it once BOOTS > 1 boots
-# have reported (restarts go on forever), or when the console has been
-# silent for $stall_secs and the guest shows the hang signature. Sets
-# hang to a description in that case, else empty.
-watch_vmm() {
-	local pid=$1 out=$2 boots=$3 last=-1 size quiet=0 sig
-	hang=
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
-		if [ "$boots" -gt 1 ] &&
-			[ "$(grep -c 'VMM-L2-ACTION:' "$out")" -ge "$boots" ]; then
-			kill -TERM "$pid" 2>/dev/null
-			break
-		fi
-		size=$(stat -c %s "$out")
-		if [ "$size" != "$last" ]; then
-			last=$size quiet=0
-			continue
-		fi
-		quiet=$((quiet + 1))
-		[ $quiet -ge "$stall_secs" ] || continue
-		quiet=0
-		sig=$(hang_signature)
-		if [ -n "$sig" ]; then
-			hang="guest frozen after: '$(tail -n 1 "$out" | tr -d '\r' | cut -c1-70)': $sig"
-			kill -TERM "$pid" 2>/dev/null
-			break
-		fi
-	done
 }
 
 # run_case NAME: one vmm run and its checks.
