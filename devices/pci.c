@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/abi/x86_pc.h"
 #include "devices/pci.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -571,6 +572,27 @@ static enum bus_status msix_pba_io(struct pci_dev *d, uint64_t off,
 	return BUS_OK;
 }
 
+/* Free an MSI-X state: its vectors' irqfds, eventfds and routes (m->nvec
+ * of them: 0 until pci_msix_init() has set the arrays up), then m. */
+static void msix_release(struct pci_dev *d, struct pci_msix *m)
+{
+	for (unsigned v = 0; v < m->nvec; v++) {
+		if (m->irqfd_on[v])
+			vm_irqfd_del(d->vm, m->efd[v], (unsigned)m->gsi[v]);
+		if (m->efd[v] >= 0)
+			close(m->efd[v]);
+		if (m->gsi[v] >= 0)
+			vm_msi_route_free(d->vm, (unsigned)m->gsi[v]);
+	}
+	free(m->table);
+	free(m->pba);
+	free(m->gsi);
+	free(m->efd);
+	free(m->irqfd_on);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
 int pci_msix_init(struct pci_dev *d, unsigned nvec, unsigned bar,
 		  uint64_t table_off, uint64_t pba_off)
 {
@@ -597,7 +619,6 @@ int pci_msix_init(struct pci_dev *d, unsigned nvec, unsigned bar,
 	if (!m)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
-	m->nvec = nvec;
 	m->bar = bar;
 	m->table_off = table_off;
 	m->pba_off = pba_off;
@@ -613,6 +634,7 @@ int pci_msix_init(struct pci_dev *d, unsigned nvec, unsigned bar,
 		m->table[v * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_CTRL] =
 			PCI_MSIX_ENTRY_CTRL_MASK;
 	}
+	m->nvec = nvec; /* vectors msix_release() looks at */
 	d->msix = m;
 	for (unsigned v = 0; v < nvec; v++) {
 		int gsi = vm_msi_route_alloc(d->vm);
@@ -648,16 +670,7 @@ int pci_msix_init(struct pci_dev *d, unsigned nvec, unsigned bar,
 
 fail:
 	d->msix = NULL;
-	for (unsigned v = 0; m->gsi && v < nvec; v++)
-		if (m->gsi[v] >= 0)
-			vm_msi_route_free(d->vm, (unsigned)m->gsi[v]);
-	free(m->table);
-	free(m->pba);
-	free(m->gsi);
-	free(m->efd);
-	free(m->irqfd_on);
-	pthread_mutex_destroy(&m->lock);
-	free(m);
+	msix_release(d, m);
 	return ret;
 }
 
@@ -761,25 +774,8 @@ bool pci_msix_enabled(struct pci_dev *d)
 
 static void msix_free(struct pci_dev *d)
 {
-	struct pci_msix *m = d->msix;
-
-	if (!m)
-		return;
-	for (unsigned v = 0; v < m->nvec; v++) {
-		if (m->irqfd_on[v])
-			vm_irqfd_del(d->vm, m->efd[v], (unsigned)m->gsi[v]);
-		if (m->efd[v] >= 0)
-			close(m->efd[v]);
-		if (m->gsi[v] >= 0)
-			vm_msi_route_free(d->vm, (unsigned)m->gsi[v]);
-	}
-	free(m->table);
-	free(m->pba);
-	free(m->gsi);
-	free(m->efd);
-	free(m->irqfd_on);
-	pthread_mutex_destroy(&m->lock);
-	free(m);
+	if (d->msix)
+		msix_release(d, d->msix);
 	d->msix = NULL;
 }
 
@@ -1005,6 +1001,17 @@ static enum bus_status window_io(void *opaque, uint64_t offset, uint8_t *data,
 }
 
 /* ---- the host ---- */
+
+const struct pci_layout pci_layout_x86 = {
+	.ecam_base = ABI_PCI_ECAM_BASE,
+	.io_base = ABI_PCI_IO_BASE,
+	.io_size = ABI_PCI_IO_SIZE,
+	.mmio32_base = ABI_PCI_MMIO32_BASE,
+	.mmio32_size = ABI_PCI_MMIO32_SIZE,
+	.mmio64_base = ABI_PCI_MMIO64_BASE,
+	.mmio64_size = ABI_PCI_MMIO64_SIZE,
+	.type1_ports = true,
+};
 
 struct pci_host *pci_host_get(struct vm *vm)
 {

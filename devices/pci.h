@@ -95,6 +95,11 @@ struct pci_layout {
 	bool type1_ports; /* x86: config mechanism #1 at 0xcf8-0xcff */
 };
 
+/* The x86 PC's layout (devices/abi/x86_pc.h): what arch/x86's
+ * arch_pci_layout() supplies, and the fake VM's of the unit tests and fuzz
+ * targets. */
+extern const struct pci_layout pci_layout_x86;
+
 /*
  * Create the VM's host bridge and register its bus regions (before the bus
  * is sealed). cfg may be NULL; if given, the slots its devices ask for with

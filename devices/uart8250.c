@@ -134,11 +134,6 @@
 #define UART_FILE_INPUT_MAX (1u << 20)
 #define UART_READ_CHUNK	    1024
 
-enum { UART_CON_STDIO, UART_CON_FILE, UART_CON_NONE };
-
-static const char *const uart_console_choices[] = { "stdio", "file", "none",
-						    NULL };
-
 static const struct dev_param uart_params[] = {
 	{ .key = "port",
 	  .kind = PARAM_U64,
@@ -152,17 +147,7 @@ static const struct dev_param uart_params[] = {
 	  .min = 0,
 	  .max = 255,
 	  .help = "interrupt line (GSI)" },
-	{ .key = "console",
-	  .kind = PARAM_ENUM,
-	  .def = "stdio",
-	  .choices = uart_console_choices,
-	  .help = "where output goes: stdio, file (needs path) or none" },
-	{ .key = "path",
-	  .kind = PARAM_PATH,
-	  .help = "output file for console = file (truncated at start)" },
-	{ .key = "input",
-	  .kind = PARAM_PATH,
-	  .help = "input file or FIFO, instead of stdin" },
+	CONSOLE_DEV_PARAMS,
 	{ .key = NULL },
 };
 
@@ -589,23 +574,12 @@ static int uart_setup_input(struct uart *s, struct vm *vm)
 static int uart_create(struct vm *vm, struct device *dev)
 {
 	const struct cfg_device *cfg = dev->cfg;
-	static const enum console_kind kinds[] = {
-		[UART_CON_STDIO] = CONSOLE_STDIO,
-		[UART_CON_FILE] = CONSOLE_FILE,
-		[UART_CON_NONE] = CONSOLE_NONE,
-	};
 	uint64_t port = cfg_dev_num(cfg, "port");
-	uint64_t con = cfg_dev_num(cfg, "console");
-	const char *path = NULL, *input = NULL;
 	struct uart *s;
 	int ret;
 
-	if (con >= ARRAY_SIZE(kinds) || port > 0x10000 - UART_NR_REGS)
+	if (port > 0x10000 - UART_NR_REGS)
 		return -EINVAL;
-	if (cfg_dev_isset(cfg, "path"))
-		path = cfg_dev_str(cfg, "path");
-	if (cfg_dev_isset(cfg, "input"))
-		input = cfg_dev_str(cfg, "input");
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -618,7 +592,7 @@ static int uart_create(struct vm *vm, struct device *dev)
 	pthread_mutex_init(&s->tx_lock, NULL);
 	uart_reset_regs(s);
 
-	ret = console_open(&s->con, kinds[con], path, input);
+	ret = console_open_cfg(&s->con, cfg);
 	if (ret) {
 		log_err("%s: cannot open console: %s", dev->name,
 			strerror(-ret));
@@ -676,27 +650,6 @@ static void uart_destroy(struct device *dev)
 	dev->priv = NULL;
 }
 
-static int uart_check(const struct cfg_device *cfg, struct cfg_error *err)
-{
-	uint64_t con = cfg_dev_num(cfg, "console");
-
-	if (con == UART_CON_FILE && !cfg_dev_isset(cfg, "path")) {
-		cfg_dev_error(err, cfg, "path", "required with console = file");
-		return -EINVAL;
-	}
-	if (con != UART_CON_FILE && cfg_dev_isset(cfg, "path")) {
-		cfg_dev_error(err, cfg, "path",
-			      "only used with console = file");
-		return -EINVAL;
-	}
-	if (con == UART_CON_NONE && cfg_dev_isset(cfg, "input")) {
-		cfg_dev_error(err, cfg, "input",
-			      "not used with console = none");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static unsigned uart_resources(const struct cfg_device *cfg,
 			       struct dev_resource *res, unsigned max)
 {
@@ -725,7 +678,7 @@ const struct device_type uart8250_type = {
 	.name = "uart8250",
 	.help = "8250/16550A UART (PC COM port) with a console backend",
 	.params = uart_params,
-	.check = uart_check,
+	.check = console_cfg_check,
 	.resources = uart_resources,
 	.create = uart_create,
 	.reset = uart_reset,

@@ -418,6 +418,16 @@ static int queue_open(bool reset)
 	return 0;
 }
 
+/* ivq_send()/ivq_recv() said wake: ring the other side's vector. True if
+ * rung. */
+static bool ring_other(void)
+{
+	uint16_t v;
+	uint32_t p = ivq_other_peer(&q.q, &v);
+
+	return p != IVQ_NO_PEER && !ivshm_ring(h, p, v);
+}
+
 static int queue_error(int err, const char *what)
 {
 	if (err == -ESTALE)
@@ -620,13 +630,8 @@ static int cmd_flood(int argc, char **argv)
 			sent++;
 			q.sent++;
 			progress = true;
-			if (wake) {
-				uint16_t v;
-				uint32_t p = ivq_other_peer(&q.q, &v);
-
-				if (p != IVQ_NO_PEER && !ivshm_ring(h, p, v))
-					q.rings++;
-			}
+			if (wake && ring_other())
+				q.rings++;
 		}
 		if (err == IVQ_EAGAIN)
 			err = 0;
@@ -643,13 +648,8 @@ static int cmd_flood(int argc, char **argv)
 			}
 			got++;
 			progress = true;
-			if (wake) {
-				uint16_t v;
-				uint32_t p = ivq_other_peer(&q.q, &v);
-
-				if (p != IVQ_NO_PEER && !ivshm_ring(h, p, v))
-					q.rings++;
-			}
+			if (wake && ring_other())
+				q.rings++;
 		}
 		if (err == IVQ_EAGAIN)
 			err = 0;
@@ -792,13 +792,8 @@ attach:
 		if (err == IVQ_ESTALE)
 			goto attach;
 		if (!err) {
-			if (wake) {
-				uint16_t v;
-				uint32_t p = ivq_other_peer(&q.q, &v);
-
-				if (p != IVQ_NO_PEER)
-					ivshm_ring(h, p, v);
-			}
+			if (wake)
+				ring_other();
 			err = ivshm_q_send(&q, ++seq, buf, l, opt.timeout);
 			if (err == -ESTALE)
 				goto attach;

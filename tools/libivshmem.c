@@ -749,11 +749,33 @@ static void q_sleep(struct ivshm_q *q, int64_t deadline, unsigned *backoff)
 		*backoff *= 2;
 }
 
+/* How long a send or receive may still wait, and how it waits. */
+struct q_wait {
+	int64_t deadline, spin_end; /* deadline_of(), q_spin() */
+	unsigned backoff;	    /* q_sleep() */
+};
+
+/* After err from ivq_send() (tx, of len bytes) or ivq_recv(): err itself
+ * unless it is IVQ_EAGAIN with time left; else 0 after a spin, or arming
+ * the doorbell and sleeping, to try again. */
+static int q_wait(struct ivshm_q *q, struct q_wait *w, int err, bool tx,
+		  uint32_t len)
+{
+	if (err != IVQ_EAGAIN || left_ms(w->deadline) == 0)
+		return err;
+	if (q_spin(q, &w->spin_end))
+		return 0;
+	if (tx ? ivq_arm_tx(&q->q, len) : ivq_arm_rx(&q->q))
+		return 0;
+	q_sleep(q, w->deadline, &w->backoff);
+	return 0;
+}
+
 int ivshm_q_send(struct ivshm_q *q, uint32_t tag, const void *buf, size_t len,
 		 int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms), spin_end = 0;
-	unsigned backoff = 20;
+	struct q_wait w = { .deadline = deadline_of(timeout_ms),
+			    .backoff = 20 };
 	bool wake;
 	int err;
 
@@ -767,21 +789,17 @@ int ivshm_q_send(struct ivshm_q *q, uint32_t tag, const void *buf, size_t len,
 				q_ring(q);
 			return 0;
 		}
-		if (err != IVQ_EAGAIN || left_ms(deadline) == 0)
+		err = q_wait(q, &w, err, true, (uint32_t)len);
+		if (err)
 			return err;
-		if (q_spin(q, &spin_end))
-			continue;
-		if (ivq_arm_tx(&q->q, (uint32_t)len))
-			continue;
-		q_sleep(q, deadline, &backoff);
 	}
 }
 
 int ivshm_q_recv(struct ivshm_q *q, uint32_t *tag, void *buf, size_t cap,
 		 size_t *len, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms), spin_end = 0;
-	unsigned backoff = 20;
+	struct q_wait w = { .deadline = deadline_of(timeout_ms),
+			    .backoff = 20 };
 	uint32_t l = 0;
 	bool wake;
 	int err;
@@ -797,13 +815,9 @@ int ivshm_q_recv(struct ivshm_q *q, uint32_t *tag, void *buf, size_t cap,
 				q_ring(q);
 			return 0;
 		}
-		if (err != IVQ_EAGAIN || left_ms(deadline) == 0)
+		err = q_wait(q, &w, err, false, 0);
+		if (err)
 			return err;
-		if (q_spin(q, &spin_end))
-			continue;
-		if (ivq_arm_rx(&q->q))
-			continue;
-		q_sleep(q, deadline, &backoff);
 	}
 }
 

@@ -35,22 +35,9 @@
 #define VCON_BUDGET 64
 #define VCON_IOV    64
 
-enum { VCON_STDIO, VCON_FILE, VCON_NONE };
-static const char *const vcon_choices[] = { "stdio", "file", "none", NULL };
-
 static const struct dev_param vcon_params[] = {
 	VIRTIO_TRANSPORT_PARAMS,
-	{ .key = "console",
-	  .kind = PARAM_ENUM,
-	  .def = "stdio",
-	  .choices = vcon_choices,
-	  .help = "where output goes: stdio, file (needs path) or none" },
-	{ .key = "path",
-	  .kind = PARAM_PATH,
-	  .help = "output file for console = file (truncated at start)" },
-	{ .key = "input",
-	  .kind = PARAM_PATH,
-	  .help = "input file or FIFO, instead of stdin" },
+	CONSOLE_DEV_PARAMS,
 	{ .key = NULL },
 };
 
@@ -291,26 +278,9 @@ static const struct virtio_dev_ops vcon_ops = {
 
 static int vcon_check(const struct cfg_device *cfg, struct cfg_error *err)
 {
-	uint64_t con = cfg_dev_num(cfg, "console");
 	int ret = virtio_cfg_check(cfg, err);
 
-	if (ret)
-		return ret;
-	if (con == VCON_FILE && !cfg_dev_isset(cfg, "path")) {
-		cfg_dev_error(err, cfg, "path", "required with console = file");
-		return -EINVAL;
-	}
-	if (con != VCON_FILE && cfg_dev_isset(cfg, "path")) {
-		cfg_dev_error(err, cfg, "path",
-			      "only used with console = file");
-		return -EINVAL;
-	}
-	if (con == VCON_NONE && cfg_dev_isset(cfg, "input")) {
-		cfg_dev_error(err, cfg, "input",
-			      "not used with console = none");
-		return -EINVAL;
-	}
-	return 0;
+	return ret ? ret : console_cfg_check(cfg, err);
 }
 
 static void vcon_free(struct vcon *c)
@@ -361,19 +331,10 @@ static int vcon_watch(struct vcon *c)
 
 static int vcon_create(struct vm *vm, struct device *dev)
 {
-	static const enum console_kind kinds[] = {
-		[VCON_STDIO] = CONSOLE_STDIO,
-		[VCON_FILE] = CONSOLE_FILE,
-		[VCON_NONE] = CONSOLE_NONE,
-	};
-	const struct cfg_device *cfg = dev->cfg;
-	uint64_t kind = cfg_dev_num(cfg, "console");
 	char tname[32];
 	struct vcon *c;
 	int ret;
 
-	if (kind >= ARRAY_SIZE(kinds))
-		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -387,10 +348,7 @@ static int vcon_create(struct vm *vm, struct device *dev)
 		ret = -errno;
 		goto err;
 	}
-	ret = console_open(
-		&c->con, kinds[kind],
-		cfg_dev_isset(cfg, "path") ? cfg_dev_str(cfg, "path") : NULL,
-		cfg_dev_isset(cfg, "input") ? cfg_dev_str(cfg, "input") : NULL);
+	ret = console_open_cfg(&c->con, dev->cfg);
 	if (ret) {
 		log_err("%s: cannot open console: %s", dev->name,
 			strerror(-ret));

@@ -39,6 +39,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "vmm/config.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -348,4 +349,48 @@ void console_close(struct console *c)
 	*c = (struct console){ .kind = CONSOLE_NONE,
 			       .out_fd = -1,
 			       .in_fd = -1 };
+}
+
+/* ---- a device's console keys ---- */
+
+/* console_choices[] by index, the value cfg_dev_num() gives */
+enum { CON_STDIO, CON_FILE, CON_NONE };
+const char *const console_choices[] = { "stdio", "file", "none", NULL };
+
+int console_cfg_check(const struct cfg_device *cfg, struct cfg_error *err)
+{
+	uint64_t con = cfg_dev_num(cfg, "console");
+
+	if (con == CON_FILE && !cfg_dev_isset(cfg, "path")) {
+		cfg_dev_error(err, cfg, "path", "required with console = file");
+		return -EINVAL;
+	}
+	if (con != CON_FILE && cfg_dev_isset(cfg, "path")) {
+		cfg_dev_error(err, cfg, "path",
+			      "only used with console = file");
+		return -EINVAL;
+	}
+	if (con == CON_NONE && cfg_dev_isset(cfg, "input")) {
+		cfg_dev_error(err, cfg, "input",
+			      "not used with console = none");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int console_open_cfg(struct console *c, const struct cfg_device *cfg)
+{
+	static const enum console_kind kinds[] = {
+		[CON_STDIO] = CONSOLE_STDIO,
+		[CON_FILE] = CONSOLE_FILE,
+		[CON_NONE] = CONSOLE_NONE,
+	};
+	uint64_t con = cfg_dev_num(cfg, "console");
+
+	if (con >= ARRAY_SIZE(kinds))
+		return -EINVAL;
+	return console_open(
+		c, kinds[con],
+		cfg_dev_isset(cfg, "path") ? cfg_dev_str(cfg, "path") : NULL,
+		cfg_dev_isset(cfg, "input") ? cfg_dev_str(cfg, "input") : NULL);
 }

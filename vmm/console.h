@@ -49,4 +49,37 @@ ssize_t console_read(struct console *c, void *buf, size_t len);
 
 void console_close(struct console *c);
 
+/*
+ * A device's console keys: `console` (stdio, file or none), `path` (the
+ * output file of console = file) and `input`. Put CONSOLE_DEV_PARAMS in the
+ * device type's params (vmm/device.h), call console_cfg_check() from its
+ * check() and console_open_cfg() from its create().
+ */
+extern const char *const console_choices[];
+
+#define CONSOLE_DEV_PARAMS                                                 \
+	{ .key = "console",                                                \
+	  .kind = PARAM_ENUM,                                              \
+	  .def = "stdio",                                                  \
+	  .choices = console_choices,                                      \
+	  .help = "where output goes: stdio, file (needs path) or none" }, \
+		{ .key = "path",                                           \
+		  .kind = PARAM_PATH,                                      \
+		  .help = "output file for console = file (truncated at "  \
+			  "start)" },                                      \
+	{                                                                  \
+		.key = "input", .kind = PARAM_PATH,                        \
+		.help = "input file or FIFO, instead of stdin"             \
+	}
+
+struct cfg_device;
+struct cfg_error;
+
+/* path only with (and required by) console = file, input not with none.
+ * 0 or -EINVAL with err filled. */
+int console_cfg_check(const struct cfg_device *cfg, struct cfg_error *err);
+/* console_open() with the kind, path and input the keys give. 0 or
+ * -errno. */
+int console_open_cfg(struct console *c, const struct cfg_device *cfg);
+
 #endif

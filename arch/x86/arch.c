@@ -104,6 +104,24 @@ static int check_device_resources(const struct vm_config *cfg,
 	return 0;
 }
 
+/* Memory m overlaps the platform's region `what` at [base, base + size):
+ * the error (note: more words after it, or ""). -EINVAL. */
+static int mem_overlap_error(struct cfg_error *err, const struct cfg_memory *m,
+			     const char *what, uint64_t base, uint64_t size,
+			     const char *note)
+{
+	char sec[64];
+
+	snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
+	cfg_error_at(err, &m->loc, sec, NULL,
+		     "0x%llx-0x%llx overlaps the %s at 0x%llx-0x%llx%s",
+		     (unsigned long long)m->base,
+		     (unsigned long long)(m->base + m->size - 1), what,
+		     (unsigned long long)base,
+		     (unsigned long long)(base + size - 1), note);
+	return -EINVAL;
+}
+
 /* The PCI host bridge's fixed regions (devices/pci.c, arch_pci_layout()),
  * there when a PCI device is configured. */
 static const struct {
@@ -130,25 +148,15 @@ static int check_pci(const struct vm_config *cfg, struct cfg_error *err)
 		const struct cfg_memory *m = &cfg->mem[i];
 
 		for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++) {
-			char sec[64];
-
 			if (pci_regions[j].pio ||
 			    !ranges_overlap(m->base, m->size,
 					    pci_regions[j].base,
 					    pci_regions[j].size))
 				continue;
-			snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
-			cfg_error_at(
-				err, &m->loc, sec, NULL,
-				"0x%llx-0x%llx overlaps the %s at "
-				"0x%llx-0x%llx (there is a PCI device)",
-				(unsigned long long)m->base,
-				(unsigned long long)(m->base + m->size - 1),
-				pci_regions[j].what,
-				(unsigned long long)pci_regions[j].base,
-				(unsigned long long)(pci_regions[j].base +
-						     pci_regions[j].size - 1));
-			return -EINVAL;
+			return mem_overlap_error(err, m, pci_regions[j].what,
+						 pci_regions[j].base,
+						 pci_regions[j].size,
+						 " (there is a PCI device)");
 		}
 	}
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
@@ -208,21 +216,9 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 					    fixed_regions[j].base,
 					    fixed_regions[j].size))
 				continue;
-			char sec[64];
-
-			snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
-			cfg_error_at(
-				err, &m->loc, sec, NULL,
-				"0x%llx-0x%llx overlaps the %s at "
-				"0x%llx-0x%llx",
-				(unsigned long long)m->base,
-				(unsigned long long)(m->base + m->size - 1),
-				fixed_regions[j].what,
-				(unsigned long long)fixed_regions[j].base,
-				(unsigned long long)(fixed_regions[j].base +
-						     fixed_regions[j].size -
-						     1));
-			return -EINVAL;
+			return mem_overlap_error(err, m, fixed_regions[j].what,
+						 fixed_regions[j].base,
+						 fixed_regions[j].size, "");
 		}
 	}
 	if (cfg->boot.format == BOOT_FORMAT_RAW &&
@@ -685,16 +681,7 @@ unsigned arch_irq_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
 
 bool arch_pci_layout(struct pci_layout *l)
 {
-	*l = (struct pci_layout){
-		.ecam_base = ABI_PCI_ECAM_BASE,
-		.io_base = ABI_PCI_IO_BASE,
-		.io_size = ABI_PCI_IO_SIZE,
-		.mmio32_base = ABI_PCI_MMIO32_BASE,
-		.mmio32_size = ABI_PCI_MMIO32_SIZE,
-		.mmio64_base = ABI_PCI_MMIO64_BASE,
-		.mmio64_size = ABI_PCI_MMIO64_SIZE,
-		.type1_ports = true,
-	};
+	*l = pci_layout_x86;
 	return true;
 }
 

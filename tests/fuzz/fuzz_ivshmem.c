@@ -54,17 +54,6 @@
 #define SLOT	     1
 #define OWN_ID	     1
 
-static const struct pci_layout layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 static const char *sock_path;
 static int listen_fd = -1, shm_fd = -1;
 static sem_t go, done;
@@ -345,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.nvec = (setup & 3) + 1;
 	r.vm = fake_vm_new();
 	r.vm->no_fast = setup & 4;
-	if (pci_host_create(r.vm, &layout, NULL))
+	if (pci_host_create(r.vm, &pci_layout_x86, NULL))
 		fuzz_fail("pci host");
 	snprintf(kv, sizeof(kv), "server=%s", sock_path);
 	snprintf(vec, sizeof(vec), "vectors=%u", r.nvec);

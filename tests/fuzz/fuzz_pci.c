@@ -36,17 +36,6 @@
 #define FUZZ_MAX_OPS 4096
 #define NVEC	     4
 
-static const struct pci_layout layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 static void *ram;
 
 struct pci_run {
@@ -137,7 +126,7 @@ static void setup(struct pci_run *r)
 	for (unsigned v = 0; v < NVEC; v++)
 		r->efd[v] = -1;
 	r->vm = fake_vm_new();
-	if (pci_host_create(r->vm, &layout, NULL) ||
+	if (pci_host_create(r->vm, &pci_layout_x86, NULL) ||
 	    pci_dev_new(r->vm, &dev, &info, &r->pd) ||
 	    pci_bar_add(r->pd, 0, &io) || pci_bar_add(r->pd, 1, &m32) ||
 	    pci_bar_add(r->pd, 2, &m64) || pci_bar_add(r->pd, 4, &rb) ||

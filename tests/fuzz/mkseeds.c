@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "tests/unit/imgbuild.h"
+#include "vmm/util.h"
 
 static const char *out_dir;
 

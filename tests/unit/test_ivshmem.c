@@ -34,17 +34,6 @@
 #define SLOT	 4
 #define SHM_SIZE (64 * 1024)
 
-static const struct pci_layout x86_layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 static struct vm *vm;
 static struct cfg_device *cfg;
 static struct device *dev;
@@ -61,14 +50,14 @@ static void setup(void)
 static void setup_fast(void)
 {
 	setup();
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), 0);
 }
 
 static void setup_slow(void)
 {
 	setup();
 	vm->no_fast = true; /* no ioeventfd, irqfd or MSI routes */
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), 0);
 }
 
 static void teardown(void)

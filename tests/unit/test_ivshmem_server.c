@@ -527,17 +527,6 @@ Test(ivshmem_server, posix_shm_kept_and_size_checked)
 
 /* ---- the VMM's device against the real server ---- */
 
-static const struct pci_layout x86_layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 static void pump(struct vm *vm)
 {
 	for (unsigned round = 0; round < 100; round++) {
@@ -573,7 +562,7 @@ Test(ivshmem_server, vmm_device_with_server)
 	srv_start("2", "8");
 	tcl_connect(&a);
 	ida = tcl_check_setup(&a, 0, 2);
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), 0);
 	snprintf(kv, sizeof(kv), "server=%s", sock);
 	cfg = dev_cfg_new(&ivshmem_type, "db0", "mode=doorbell", kv,
 			  "vectors=2", "pci-slot=2", NULL);

@@ -18,17 +18,6 @@
 #include "devices/pci.h"
 #include "fake_vm.h"
 
-static const struct pci_layout x86_layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 /* ---- a test device: BAR0 I/O 32, BAR1 MEM32 4K (MSI-X), BAR2 MEM64 16K
  * prefetchable, BAR4 MEM64 RAM 64K ---- */
 
@@ -215,7 +204,7 @@ static void create_tdev(bool plug)
 static void setup(void)
 {
 	vm = fake_vm_new();
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), 0);
 	hook_calls = 0;
 	create_tdev(true);
 }
@@ -424,7 +413,7 @@ Test(pci, no_host_no_claim)
 	cr_assert_eq(pci_dev_new(v2, &dev, &info, &pd), -ENODEV);
 	cr_assert_null(pci_host_get(v2));
 	fake_vm_free(v2);
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), -EEXIST);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), -EEXIST);
 }
 
 /* pc-reset with a PCI host: its 0xcf9 comes through the host's block. */
@@ -1101,7 +1090,7 @@ Test(pci_nofast, msix_userspace_only)
 				  .opaque = &ctx[0] };
 
 	v->no_fast = true;
-	cr_assert_eq(pci_host_create(v, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(v, &pci_layout_x86, NULL), 0);
 	cr_assert_eq(pci_dev_new(v, &dev, &info, &pd), 0);
 	cr_assert_eq(pci_bar_add(pd, 0, &b), 0);
 	cr_assert_eq(pci_msix_init(pd, 2, 0, 0, 0x800), 0);
@@ -1171,7 +1160,7 @@ Test(pci_cfg, slot_rules)
 	cr_assert_eq(pci_cfg_check(&cfg, &err), 0);
 	/* c comes first but skips 1? no: takes 1; a gets its 3. With 1 and
 	 * 2 taken, c would still not take 3: reserved for a. */
-	cr_assert_eq(pci_host_create(v, &x86_layout, &cfg), 0);
+	cr_assert_eq(pci_host_create(v, &pci_layout_x86, &cfg), 0);
 	cr_assert_eq(pci_dev_new(v, &dc, &info, &pc), 0);
 	cr_assert_eq(pci_dev_bdf(pc), 1 << 3);
 	cr_assert_eq(pci_dev_new(v, &da, &info, &pa), 0);

@@ -24,17 +24,6 @@
 #define SLOT 3
 #define HDR  12
 
-static const struct pci_layout x86_layout = {
-	.ecam_base = ABI_PCI_ECAM_BASE,
-	.io_base = ABI_PCI_IO_BASE,
-	.io_size = ABI_PCI_IO_SIZE,
-	.mmio32_base = ABI_PCI_MMIO32_BASE,
-	.mmio32_size = ABI_PCI_MMIO32_SIZE,
-	.mmio64_base = ABI_PCI_MMIO64_BASE,
-	.mmio64_size = ABI_PCI_MMIO64_SIZE,
-	.type1_ports = true,
-};
-
 static struct vm *vm;
 static struct cfg_device *cfg;
 static struct device *dev;
@@ -100,7 +89,7 @@ static void setup(void)
 
 	vm = fake_vm_new();
 	drv_add_ram(vm);
-	cr_assert_eq(pci_host_create(vm, &x86_layout, NULL), 0);
+	cr_assert_eq(pci_host_create(vm, &pci_layout_x86, NULL), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	peer = sv[1];
 	snprintf(kv, sizeof(kv), "fd=%d", sv[0]);
