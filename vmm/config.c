@@ -968,8 +968,8 @@ enum {
 	VM_PV_EOI,
 	VM_NKEYS
 };
-static const char *const vm_keys[] = { "name",	     "vcpus",	  "unhandled-io",
-				       "timeout",    "on-reboot", "triple-fault",
+static const char *const vm_keys[] = { "name",	  "vcpus",     "unhandled-io",
+				       "timeout", "on-reboot", "triple-fault",
 				       "pv-eoi" };
 static const char *const on_reboot_names[] = { "exit", "restart", NULL };
 static const char *const triple_fault_names[] = { "fault", "reset", NULL };

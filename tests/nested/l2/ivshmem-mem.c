@@ -26,7 +26,8 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: ivshmem-mem RESOURCE read|write|size ...\n");
+		fprintf(stderr,
+			"usage: ivshmem-mem RESOURCE read|write|size ...\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR | O_SYNC);
@@ -51,7 +52,9 @@ int main(int argc, char **argv)
 		if (off + len > (size_t)st.st_size)
 			return 1;
 		for (size_t i = 0; i < len && m[off + i]; i++)
-			putchar(m[off + i] >= 32 && m[off + i] < 127 ? m[off + i] : '.');
+			putchar(m[off + i] >= 32 && m[off + i] < 127
+					? m[off + i]
+					: '.');
 		putchar('\n');
 	} else if (!strcmp(argv[2], "write")) {
 		len = strlen(argv[4]) + 1;
