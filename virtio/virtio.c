@@ -24,6 +24,7 @@
 #include "devices/abi/x86_pc.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
+#include "vmm/rt.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -581,14 +582,26 @@ void virtio_dev_detach(struct virtio_dev *vdev)
 int virtio_io_thread_create(pthread_t *t, const char *name, void *(*fn)(void *),
 			    void *arg)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	char comm[16];
 	int ret;
 
+	/* On the I/O CPUs with normal scheduling, even when a (pinned,
+	 * SCHED_FIFO) vCPU thread starts the device ([vm] io-cpus). */
+	ret = -pthread_attr_init(&attr);
+	if (ret)
+		return ret;
+	ret = rt_io_thread_attr(&attr);
+	if (ret) {
+		pthread_attr_destroy(&attr);
+		return ret;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(t, NULL, fn, arg);
+	ret = -pthread_create(t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (ret)
 		return ret;
 	snprintf(comm, sizeof(comm), "%s", name);

@@ -303,9 +303,10 @@ int virtio_pci_attach(struct virtio_dev *vdev, const struct device *dev);
 
 /*
  * Start an I/O thread for a device: all signals blocked (they belong to
- * the main thread's signalfd), named "NAME" (truncated to 15 bytes). The
- * one place I/O threads are created, so they can be placed on the I/O CPUs
- * later. 0 or -errno.
+ * the main thread's signalfd), named "NAME" (truncated to 15 bytes), on
+ * the I/O CPUs with SCHED_OTHER when real-time placement is on
+ * (rt_io_thread_attr(), [vm] io-cpus). The one place I/O threads are
+ * created. 0 or -errno.
  */
 int virtio_io_thread_create(pthread_t *t, const char *name, void *(*fn)(void *),
 			    void *arg);

@@ -32,6 +32,7 @@
 #include "vmm/config.h"
 #include "vmm/device.h"
 #include "vmm/mem.h"
+#include "vmm/rt.h"
 #include "vmm/util.h"
 
 #define CFG_NAME_MAX	31	  /* section and VM names */
@@ -966,13 +967,203 @@ enum {
 	VM_ON_REBOOT,
 	VM_TRIPLE_FAULT,
 	VM_PV_EOI,
+	VM_PIN,
+	VM_SCHED,
+	VM_IO_CPUS,
+	VM_MLOCK,
+	VM_HALT_POLL_NS,
 	VM_NKEYS
 };
 static const char *const vm_keys[] = { "name",	  "vcpus",     "unhandled-io",
 				       "timeout", "on-reboot", "triple-fault",
-				       "pv-eoi" };
+				       "pv-eoi",  "pin",       "sched",
+				       "io-cpus", "mlock",     "halt-poll-ns" };
 static const char *const on_reboot_names[] = { "exit", "restart", NULL };
 static const char *const triple_fault_names[] = { "fault", "reset", NULL };
+
+/* ---- [vm] real-time keys (docs/realtime.md; host checks in rt.c) ---- */
+
+/* A CPU list value into a new array (order kept). */
+static int val_cpulist(struct parser *p, const struct section *s,
+		       const struct entry *e, unsigned **out, unsigned *nr)
+{
+	char why[128];
+	unsigned n;
+	int ret;
+
+	ret = rt_cpulist_parse(e->value, NULL, 0, &n, why, sizeof(why));
+	if (ret && ret != -E2BIG)
+		return perr(p, &e->loc, s->display, e->key,
+			    "bad CPU list '%.80s': %s (expected e.g. 2,3 or "
+			    "2-5)",
+			    e->value, why);
+	if (!n)
+		return perr(p, &e->loc, s->display, e->key,
+			    "empty CPU list (expected e.g. 2,3 or 2-5)");
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
+		return oom(p);
+	ret = rt_cpulist_parse(e->value, *out, n, nr, NULL, 0);
+	return ret ? oom(p) : 0;
+}
+
+static int interp_pin(struct parser *p, const struct section *s,
+		      const struct entry *e)
+{
+	struct vm_config *cfg = p->cfg;
+	unsigned *cpus = NULL, n = 0;
+	int ret;
+
+	ret = val_cpulist(p, s, e, &cpus, &n);
+	if (ret)
+		return ret;
+	cfg->pin = cpus;
+	cfg->pin_loc = e->loc;
+	if (n != cfg->vcpus)
+		return perr(p, &e->loc, s->display, e->key,
+			    "%u host CPU%s for %u vCPU%s: give one CPU per "
+			    "vCPU, in vCPU order (pin = 2,3 puts vCPU 0 on "
+			    "CPU 2 and vCPU 1 on CPU 3)",
+			    n, n == 1 ? "" : "s", cfg->vcpus,
+			    cfg->vcpus == 1 ? "" : "s");
+	for (unsigned j = 1; j < n; j++)
+		for (unsigned i = 0; i < j; i++)
+			if (cpus[i] == cpus[j])
+				return perr(p, &e->loc, s->display, e->key,
+					    "host CPU %u is given to vCPU %u "
+					    "and vCPU %u; each vCPU needs a "
+					    "CPU of its own",
+					    cpus[j], i, j);
+	return 0;
+}
+
+static int interp_io_cpus(struct parser *p, const struct section *s,
+			  const struct entry *e)
+{
+	struct vm_config *cfg = p->cfg;
+	unsigned *cpus = NULL, n = 0, k = 0;
+	int ret;
+
+	ret = val_cpulist(p, s, e, &cpus, &n);
+	if (ret)
+		return ret;
+	/* a set: drop repeats, keep the first occurrence's order */
+	for (unsigned j = 0; j < n; j++) {
+		unsigned i;
+
+		for (i = 0; i < k && cpus[i] != cpus[j]; i++)
+			;
+		if (i == k)
+			cpus[k++] = cpus[j];
+	}
+	cfg->io_cpus = cpus;
+	cfg->nr_io_cpus = k;
+	cfg->io_cpus_loc = e->loc;
+	return 0;
+}
+
+static const char *const sched_names[] = { "other", "fifo", "rr", NULL };
+
+const char *sched_policy_name(enum sched_policy pol)
+{
+	if ((unsigned)pol >= ARRAY_SIZE(sched_names) - 1)
+		return "?";
+	return sched_names[pol];
+}
+
+/* sched = other | fifo:PRIO | rr:PRIO */
+static int interp_sched(struct parser *p, const struct section *s,
+			const struct entry *e)
+{
+	struct vm_config *cfg = p->cfg;
+	const char *colon = strchr(e->value, ':');
+	size_t n = colon ? (size_t)(colon - e->value) : strlen(e->value);
+	unsigned pol;
+	uint64_t prio;
+
+	for (pol = 0; sched_names[pol]; pol++)
+		if (strlen(sched_names[pol]) == n &&
+		    !memcmp(sched_names[pol], e->value, n))
+			break;
+	if (!sched_names[pol])
+		return perr(p, &e->loc, s->display, e->key,
+			    "bad policy '%.80s' (expected fifo:PRIO, rr:PRIO "
+			    "or other)",
+			    e->value);
+	cfg->sched = (enum sched_policy)pol;
+	cfg->sched_loc = e->loc;
+	if (cfg->sched == SCHED_POLICY_OTHER) {
+		if (colon)
+			return perr(p, &e->loc, s->display, e->key,
+				    "'other' takes no priority (got '%.80s')",
+				    e->value);
+		return 0;
+	}
+	if (!colon || !colon[1])
+		return perr(p, &e->loc, s->display, e->key,
+			    "'%s' needs a priority, e.g. %s:80 (1 to %u)",
+			    sched_names[pol], sched_names[pol], RT_PRIO_MAX);
+	if (parse_u64(colon + 1, &prio))
+		return perr(p, &e->loc, s->display, e->key,
+			    "bad priority '%.40s' (expected 1 to %u)",
+			    colon + 1, RT_PRIO_MAX);
+	if (prio < 1 || prio > RT_PRIO_MAX)
+		return perr(p, &e->loc, s->display, e->key,
+			    "priority %llu is out of range (1 to %u)",
+			    (unsigned long long)prio, RT_PRIO_MAX);
+	cfg->sched_prio = (unsigned)prio;
+	return 0;
+}
+
+static int interp_vm_rt(struct parser *p, const struct section *s,
+			const struct entry *const *slot)
+{
+	struct vm_config *cfg = p->cfg;
+	const struct entry *e;
+	uint64_t v;
+	int ret;
+
+	e = slot[VM_PIN];
+	if (e) {
+		ret = interp_pin(p, s, e);
+		if (ret)
+			return ret;
+	}
+	e = slot[VM_IO_CPUS];
+	if (e) {
+		ret = interp_io_cpus(p, s, e);
+		if (ret)
+			return ret;
+	}
+	e = slot[VM_SCHED];
+	if (e) {
+		ret = interp_sched(p, s, e);
+		if (ret)
+			return ret;
+	}
+	e = slot[VM_MLOCK];
+	if (e) {
+		ret = val_bool(p, s, e, &cfg->mlock);
+		if (ret)
+			return ret;
+		cfg->mlock_loc = e->loc;
+	}
+	e = slot[VM_HALT_POLL_NS];
+	if (e) {
+		ret = val_u64(p, s, e, &v);
+		if (ret)
+			return ret;
+		/* KVM_ENABLE_CAP(KVM_CAP_HALT_POLL) takes an unsigned int */
+		if (v > UINT32_MAX)
+			return perr(p, &e->loc, s->display, e->key,
+				    "%.80s is out of range (0 to %u ns)",
+				    e->value, UINT32_MAX);
+		cfg->has_halt_poll_ns = true;
+		cfg->halt_poll_ns = (uint32_t)v;
+		cfg->halt_poll_loc = e->loc;
+	}
+	return 0;
+}
 
 static int interp_vm(struct parser *p, const struct section *s)
 {
@@ -1062,11 +1253,61 @@ static int interp_vm(struct parser *p, const struct section *s)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return interp_vm_rt(p, s, slot);
 }
 
-enum { MEM_BASE, MEM_SIZE, MEM_FILE, MEM_READONLY, MEM_NKEYS };
-static const char *const mem_keys[] = { "base", "size", "file", "readonly" };
+enum { MEM_BASE, MEM_SIZE, MEM_FILE, MEM_READONLY, MEM_HUGEPAGES, MEM_NKEYS };
+static const char *const mem_keys[] = { "base", "size", "file", "readonly",
+					"hugepages" };
+
+/* hugepages = yes | no | SIZE: anonymous RAM on hugepages (memfd with
+ * MFD_HUGETLB); whether the host has them is rt.c's check. */
+static int interp_hugepages(struct parser *p, const struct section *s,
+			    const struct entry *e, struct cfg_memory *m,
+			    bool has_file)
+{
+	char sz[32];
+	uint64_t v;
+	bool on;
+
+	m->hugepages_loc = e->loc;
+	if (!parse_bool(e->value, &on)) {
+		m->hugepages = on ? MEM_HUGEPAGE_DEFAULT : 0;
+	} else {
+		if (parse_size(e->value, &v))
+			return perr(p, &e->loc, s->display, e->key,
+				    "bad value '%.80s' (expected yes, no or a "
+				    "hugepage size such as 2M or 1G)",
+				    e->value);
+		if (!IS_POW2(v) || v <= CFG_PAGE)
+			return perr(p, &e->loc, s->display, e->key,
+				    "%.80s is not a hugepage size (a power of "
+				    "two above 4K, such as 2M or 1G)",
+				    e->value);
+		m->hugepages = v;
+	}
+	if (!m->hugepages)
+		return 0;
+	if (has_file)
+		return perr(p, &e->loc, s->display, e->key,
+			    "not with file: for a file on hugetlbfs, give "
+			    "the file and leave hugepages unset");
+	if (m->hugepages == MEM_HUGEPAGE_DEFAULT)
+		return 0; /* the size is the host's; rt_check() */
+	if (m->size % m->hugepages)
+		return perr(p, &e->loc, s->display, e->key,
+			    "size 0x%llx is not a multiple of the %s "
+			    "hugepage size",
+			    (unsigned long long)m->size,
+			    fmt_size(m->hugepages, sz, sizeof(sz)));
+	if (m->base % m->hugepages)
+		return perr(p, &e->loc, s->display, e->key,
+			    "base 0x%llx is not aligned to the %s hugepage "
+			    "size",
+			    (unsigned long long)m->base,
+			    fmt_size(m->hugepages, sz, sizeof(sz)));
+	return 0;
+}
 
 static int interp_memory(struct parser *p, const struct section *s,
 			 struct cfg_memory *m)
@@ -1131,7 +1372,15 @@ static int interp_memory(struct parser *p, const struct section *s,
 				    "readonly",
 				    "a read-only region needs a file (it would "
 				    "only read zeros)");
+		if (slot[MEM_HUGEPAGES])
+			return interp_hugepages(p, s, slot[MEM_HUGEPAGES], m,
+						false);
 		return 0;
+	}
+	if (slot[MEM_HUGEPAGES]) {
+		ret = interp_hugepages(p, s, slot[MEM_HUGEPAGES], m, true);
+		if (ret)
+			return ret;
 	}
 	ret = val_path(p, s, e, e->value, &m->file);
 	if (ret)
@@ -1922,6 +2171,8 @@ void config_free(struct vm_config *cfg)
 		free(d->name);
 	}
 	free(cfg->devices);
+	free(cfg->pin);
+	free(cfg->io_cpus);
 	for (unsigned i = 0; i < cfg->nr_strings; i++)
 		free(cfg->strings[i]);
 	free(cfg->strings);
@@ -2024,6 +2275,25 @@ void config_print(const struct vm_config *cfg, FILE *out)
 			(unsigned long long)cfg->timeout_ms);
 	else
 		fprintf(out, "  timeout       none\n");
+	if (cfg->pin) {
+		fprintf(out, "  pin          ");
+		for (unsigned i = 0; i < cfg->vcpus; i++)
+			fprintf(out, " vCPU %u -> CPU %u%s", i, cfg->pin[i],
+				i + 1 < cfg->vcpus ? "," : "\n");
+	}
+	if (cfg->sched != SCHED_POLICY_OTHER)
+		fprintf(out, "  sched         %s:%u\n",
+			sched_policy_name(cfg->sched), cfg->sched_prio);
+	if (cfg->io_cpus) {
+		fprintf(out, "  io-cpus      ");
+		for (unsigned i = 0; i < cfg->nr_io_cpus; i++)
+			fprintf(out, "%s%u", i ? "," : " ", cfg->io_cpus[i]);
+		fputc('\n', out);
+	}
+	if (cfg->mlock)
+		fprintf(out, "  mlock         yes\n");
+	if (cfg->has_halt_poll_ns)
+		fprintf(out, "  halt-poll-ns  %u\n", cfg->halt_poll_ns);
 
 	fprintf(out, "\nmemory map\n");
 	mem = calloc(cfg->nr_mem ? cfg->nr_mem : 1, sizeof(*mem));
@@ -2042,6 +2312,11 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		if (m->file)
 			fprintf(out, "file %s%s\n", m->file,
 				m->readonly ? " (read-only)" : "");
+		else if (m->hugepages == MEM_HUGEPAGE_DEFAULT)
+			fprintf(out, "anonymous, hugepages\n");
+		else if (m->hugepages)
+			fprintf(out, "anonymous, %s hugepages\n",
+				fmt_size(m->hugepages, sz, sizeof(sz)));
 		else
 			fprintf(out, "anonymous\n");
 	}

@@ -4,8 +4,10 @@
  * libinih; sections:
  *
  *   [vm]                 name, vcpus, unhandled-io, timeout, on-reboot,
- *                        triple-fault, pv-eoi
- *   [memory "NAME"]      base, size, file, readonly      (one per region)
+ *                        triple-fault, pv-eoi; real-time: pin, sched,
+ *                        io-cpus, mlock, halt-poll-ns (docs/realtime.md)
+ *   [memory "NAME"]      base, size, file, readonly, hugepages
+ *                        (one per region)
  *   [boot]               format, image, cmdline, module (repeatable),
  *                        initrd, load-address, entry, mode
  *   [device "NAME"]      type = <device type>, then that type's keys
@@ -55,6 +57,13 @@ enum boot_format {
 	BOOT_FORMAT_PVH,	/* ELF with a Xen PVH entry note */
 };
 
+/* [vm] sched: the vCPU threads' scheduling policy. */
+enum sched_policy {
+	SCHED_POLICY_OTHER, /* the default time-sharing policy */
+	SCHED_POLICY_FIFO,  /* SCHED_FIFO, priority 1..99 */
+	SCHED_POLICY_RR,    /* SCHED_RR, priority 1..99 */
+};
+
 enum cpu_mode {
 	CPU_MODE_DEFAULT,   /* the format's own mode */
 	CPU_MODE_REAL,	    /* 16-bit real mode */
@@ -68,6 +77,10 @@ struct cfg_memory {
 	uint64_t size;
 	char *file; /* NULL: anonymous; path resolved against the cfg's dir */
 	bool readonly;
+	/* hugepages: 0 normal pages; MEM_HUGEPAGE_DEFAULT (vmm/mem.h) the
+	 * host's default hugepage size; else the hugepage size in bytes */
+	uint64_t hugepages;
+	struct cfg_loc hugepages_loc;
 	struct cfg_loc loc; /* the section header */
 };
 
@@ -121,6 +134,20 @@ struct vm_config {
 	bool reboot_restarts;	  /* [vm] on-reboot = restart (default exit) */
 	bool triple_fault_resets; /* [vm] triple-fault = reset (default fault) */
 	bool pv_eoi; /* [vm] pv-eoi: offer KVM's PV EOI (default yes) */
+
+	/* [vm] real-time partitioning (docs/realtime.md); a loc with line 0
+	 * means the key is not set */
+	unsigned *pin;		 /* NULL, or vcpus entries: host CPU of vCPU i,
+				      all different */
+	unsigned *io_cpus;	 /* NULL, or the other threads' host CPUs */
+	unsigned nr_io_cpus;	 /* entries in io_cpus, duplicates removed */
+	enum sched_policy sched; /* vCPU threads (default OTHER) */
+	unsigned sched_prio;	 /* 1..99 for FIFO and RR, else 0 */
+	bool mlock;		 /* prefault and lock all memory */
+	bool has_halt_poll_ns;	 /* halt-poll-ns set */
+	uint32_t halt_poll_ns;	 /* KVM_CAP_HALT_POLL for this VM */
+	struct cfg_loc pin_loc, io_cpus_loc, sched_loc, mlock_loc;
+	struct cfg_loc halt_poll_loc;
 
 	struct cfg_memory *mem;
 	unsigned nr_mem;
@@ -179,5 +206,6 @@ void cfg_dev_error(struct cfg_error *err, const struct cfg_device *d,
 const char *io_policy_name(enum io_policy p);
 const char *boot_format_name(enum boot_format f);
 const char *cpu_mode_name(enum cpu_mode m);
+const char *sched_policy_name(enum sched_policy p); /* "other", "fifo", ... */
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
 #include "version.h"
@@ -17,6 +19,7 @@
 #include "vmm/device.h"
 #include "vmm/exitcode.h"
 #include "vmm/log.h"
+#include "vmm/rt.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
 
@@ -30,7 +33,8 @@ static const char main_usage[] =
 	"commands:\n"
 	"  run CONFIG      boot the guest described by CONFIG (a guest.cfg)\n"
 	"  check CONFIG    validate CONFIG and print the resolved memory map,\n"
-	"                  boot image and devices; creates no VM\n"
+	"                  boot image, devices and a host readiness report;\n"
+	"                  creates no VM\n"
 	"  help [COMMAND]  show help for COMMAND (run, check)\n"
 	"  help devices    list the device types and their keys\n"
 	"\n"
@@ -68,8 +72,11 @@ static const char check_usage[] =
 	"\n"
 	"Validate CONFIG (and its image and module paths) exactly as `vmm run`\n"
 	"would, then print the resolved configuration: memory map, boot image,\n"
-	"devices and the ports, MMIO ranges and IRQs they claim. No VM is\n"
-	"created. Exit status 0 if valid, 2 if not.\n"
+	"devices and the ports, MMIO ranges and IRQs they claim, and whether\n"
+	"this host can give the guest its real-time settings (pinned CPUs,\n"
+	"scheduling, locked memory, hugepages, halt polling; one ok, warn or\n"
+	"error line per check, docs/realtime.md). No VM is created. Exit\n"
+	"status 0 if valid and the host is ready, 2 if not.\n"
 	"\n"
 	"options:\n"
 	"  -s, --set SECTION.KEY=VALUE  override a config value (repeatable)\n"
@@ -194,10 +201,38 @@ static int load_config(struct run_opts *o, struct vm_config *cfg)
 	return 0;
 }
 
+/* Whether KVM can set halt polling per VM (asked only when configured:
+ * everything else in the readiness report needs no /dev/kvm). */
+static void probe_kvm(struct rt_host *h)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), r;
+
+	if (fd < 0) {
+		snprintf(h->kvm_err, sizeof(h->kvm_err), "/dev/kvm: %s",
+			 strerror(errno));
+		return;
+	}
+	r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL);
+	h->kvm_halt_poll = r > 0;
+	close(fd);
+}
+
+/* The host readiness report for cfg (docs/realtime.md). 0 or -ENOMEM. */
+static int rt_readiness(const struct vm_config *cfg, struct rt_host *h,
+			struct rt_report *r)
+{
+	rt_host_probe(h);
+	if (cfg->has_halt_poll_ns)
+		probe_kvm(h);
+	return rt_check(cfg, h, r);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
+	struct rt_report rep = { 0 };
 	struct vm_config cfg;
+	struct rt_host host;
 	int ret;
 
 	ret = parse_opts(argc, argv, check_usage, false, &o);
@@ -206,13 +241,25 @@ static int cmd_check(int argc, char **argv)
 	ret = load_config(&o, &cfg);
 	if (ret)
 		return ret;
+	rt_readiness(&cfg, &host, &rep);
 	if (!o.quiet) {
 		printf("%s: OK\n\n", o.config);
 		config_print(&cfg, stdout);
 		arch_print_layout(&cfg, stdout);
+		printf("\nhost readiness\n");
+		rt_report_print(&rep, stdout);
+		if (rep.nr_lost)
+			printf("  error (%u findings lost: out of memory)\n",
+			       rep.nr_lost);
+		if (rep.nr_error)
+			printf("\n%s: the host is not ready: %u error%s\n",
+			       o.config, rep.nr_error,
+			       rep.nr_error == 1 ? "" : "s");
 	}
+	ret = rep.nr_error ? VMM_EXIT_USAGE : 0;
+	rt_report_free(&rep);
 	config_free(&cfg);
-	return 0;
+	return ret;
 }
 
 static const char *const param_kind_names[] = {
@@ -248,6 +295,64 @@ static void print_device_types(FILE *out)
 			fprintf(out, "\n");
 		}
 	}
+}
+
+/*
+ * Before the first VM of `vmm run`: check the host (errors: exit 2, after
+ * every one is printed), then move the main thread to the I/O CPUs before
+ * any other thread exists. -1 to go on, else an exit code.
+ */
+static int rt_start(const struct vm_config *cfg)
+{
+	struct rt_report rep = { 0 };
+	struct rt_host host;
+	char why[256];
+	int code = -1;
+
+	if (!rt_wanted(cfg))
+		return -1;
+	rt_readiness(cfg, &host, &rep);
+	rt_report_log(&rep);
+	if (rep.nr_error) {
+		log_err("%s: the host is not ready for this guest (%u error%s; "
+			"`vmm check %s` prints the full report)",
+			cfg->path, rep.nr_error, rep.nr_error == 1 ? "" : "s",
+			cfg->path);
+		code = VMM_EXIT_USAGE;
+	} else if (rt_process_setup(cfg, &host, why, sizeof(why))) {
+		log_err("%s", why);
+		code = VMM_EXIT_HOST;
+	}
+	rt_report_free(&rep);
+	return code;
+}
+
+/* After vm_create(): the per-VM settings that need the VM and its RAM. */
+static int rt_vm_ready(const struct vm_config *cfg, struct vm *vm)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_HALT_POLL,
+		.args[0] = cfg->halt_poll_ns,
+	};
+	char why[256];
+	int ret;
+
+	if (cfg->has_halt_poll_ns &&
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		ret = -errno;
+		log_err("%s:%u: [vm] halt-poll-ns: KVM_ENABLE_CAP "
+			"KVM_CAP_HALT_POLL %u: %s",
+			cfg->halt_poll_loc.file, cfg->halt_poll_loc.line,
+			cfg->halt_poll_ns, strerror(errno));
+		return ret;
+	}
+	/* After guest RAM is mapped and prefaulted; MCL_FUTURE covers what
+	 * is mapped later (thread stacks, runtime RAM maps). */
+	ret = rt_mlock(cfg, why, sizeof(why));
+	if (ret)
+		log_err("%s:%u: [vm] mlock: %s", cfg->mlock_loc.file,
+			cfg->mlock_loc.line, why);
+	return ret;
 }
 
 static int exit_code_for(enum vm_stop_reason reason, int code)
@@ -323,6 +428,11 @@ static int cmd_run(int argc, char **argv)
 		cfg.reboot_restarts = o.on_reboot == 1;
 	if (cfg.timeout_ms)
 		deadline = now_ms() + cfg.timeout_ms;
+	ret = rt_start(&cfg);
+	if (ret >= 0) {
+		config_free(&cfg);
+		return ret;
+	}
 	/* A console reader that goes away (`vmm run ... | head`) is an
 	 * output error the console reports and survives (EPIPE), not a
 	 * reason to die with an undocumented status and a raw terminal. */
@@ -341,6 +451,11 @@ static int cmd_run(int argc, char **argv)
 		if (ret) {
 			config_free(&cfg);
 			return status;
+		}
+		if (rt_vm_ready(&cfg, vm)) {
+			vm_destroy(vm);
+			config_free(&cfg);
+			return VMM_EXIT_HOST;
 		}
 		boots++;
 		log_info("%s: %u vCPU(s), starting (boot %u)", cfg.name,

@@ -13,6 +13,17 @@
 
 #define PAGE_SIZE 4096ULL
 
+/* From linux/memfd.h and asm-generic/mman-common.h, for older headers
+ * (linux/memfd.h itself redefines glibc's MFD_* macros). */
+#define MEM_MFD_HUGE_SHIFT 26
+#ifdef MADV_POPULATE_WRITE
+#define MEM_MADV_POPULATE_READ	MADV_POPULATE_READ
+#define MEM_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define MEM_MADV_POPULATE_READ	22
+#define MEM_MADV_POPULATE_WRITE 23
+#endif
+
 static int map_file(const char *path, uint64_t size, bool readonly, int *fdp,
 		    void **hvap)
 {
@@ -48,17 +59,92 @@ err_errno:;
 	return err;
 }
 
+/*
+ * Anonymous RAM on hugepages: a memfd rather than MAP_HUGETLB so the region
+ * has an fd like file-backed RAM, MAP_SHARED so the pages are reserved at
+ * mmap() (a short pool is -ENOMEM here, not a SIGBUS or a KVM -EFAULT when
+ * the guest first touches the page).
+ */
+static int map_hugepages(const char *name, uint64_t size, uint64_t page,
+			 int *fdp, void **hvap)
+{
+	unsigned flags = MFD_CLOEXEC | MFD_HUGETLB;
+	char mname[MEM_NAME_MAX + 8];
+	void *p;
+	int fd;
+
+	if (page != MEM_HUGEPAGE_DEFAULT) {
+		if (!IS_POW2(page) || page <= PAGE_SIZE || size % page)
+			return -EINVAL;
+		flags |= (unsigned)__builtin_ctzll(page) << MEM_MFD_HUGE_SHIFT;
+	}
+	snprintf(mname, sizeof(mname), "vmm:%s", name ? name : "ram");
+	fd = memfd_create(mname, flags);
+	if (fd < 0)
+		return -errno;
+	/* EINVAL if size is not a multiple of the (default) page size */
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto err_errno;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err_errno;
+	*fdp = fd;
+	*hvap = p;
+	return 0;
+
+err_errno:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+int mem_prefault(void *hva, uint64_t size, bool writable)
+{
+	volatile uint8_t *p = hva;
+
+	/* MADV_POPULATE_* reports a page it cannot provide (-ENOMEM, ...);
+	 * a touch that cannot be served kills the process instead, so the
+	 * madvise() comes first. */
+	if (madvise(hva, size,
+		    writable ? MEM_MADV_POPULATE_WRITE
+			     : MEM_MADV_POPULATE_READ) &&
+	    errno != EINVAL)
+		return -errno;
+	/* Then touch every page: free once madvise() did the work, and the
+	 * work itself before Linux 5.14 (EINVAL) or where madvise() is
+	 * accepted but ignored (qemu-user). */
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		uint8_t v = p[off];
+
+		if (writable)
+			p[off] = v;
+	}
+	return 0;
+}
+
 int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
 		   uint64_t size, const char *path, bool readonly)
 {
+	return mem_add_region_opts(m, name, gpa, size, path, readonly, NULL);
+}
+
+int mem_add_region_opts(struct guest_mem *m, const char *name, uint64_t gpa,
+			uint64_t size, const char *path, bool readonly,
+			const struct mem_opts *o)
+{
+	static const struct mem_opts none;
 	struct mem_region *r;
 	void *hva = NULL;
 	int fd = -1, ret;
 
+	if (!o)
+		o = &none;
 	if (m->nr >= MEM_MAX_REGIONS)
 		return -ENOSPC;
 	if (!size || size % PAGE_SIZE || gpa % PAGE_SIZE ||
 	    gpa + (size - 1) < gpa)
+		return -EINVAL;
+	if (o->hugepage_size && (path || readonly))
 		return -EINVAL;
 	for (unsigned i = 0; i < m->nr; i++)
 		if (ranges_overlap(gpa, size, m->regions[i].gpa,
@@ -71,6 +157,10 @@ int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
 		ret = map_file(path, size, readonly, &fd, &hva);
 		if (ret)
 			return ret;
+	} else if (o->hugepage_size) {
+		ret = map_hugepages(name, size, o->hugepage_size, &fd, &hva);
+		if (ret)
+			return ret;
 	} else {
 		/* MAP_NORESERVE: RAM the guest never touches costs nothing. */
 		hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -80,6 +170,15 @@ int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
 		 * adds copy-on-write faults to the real-time path. */
 		if (hva == MAP_FAILED)
 			return -errno;
+	}
+	if (o->prefault) {
+		ret = mem_prefault(hva, size, !readonly);
+		if (ret) {
+			munmap(hva, size);
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
 	}
 
 	r = &m->regions[m->nr];

@@ -23,7 +23,7 @@ struct mem_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *hva;  /* host mapping, size bytes */
-	int fd;	       /* backing file, -1 for anonymous memory */
+	int fd;	       /* backing file or hugepage memfd, -1 otherwise */
 	bool readonly; /* guest writes exit as MMIO (KVM_MEM_READONLY) */
 	uint32_t slot; /* KVM memory slot, assigned by the VM */
 };
@@ -43,6 +43,36 @@ struct guest_mem {
  */
 int mem_add_region(struct guest_mem *m, const char *name, uint64_t gpa,
 		   uint64_t size, const char *path, bool readonly);
+
+/* mem_opts.hugepage_size: the host's default hugepage size. */
+#define MEM_HUGEPAGE_DEFAULT 1
+
+struct mem_opts {
+	/* 0: normal pages. Else anonymous RAM (path must be NULL) on
+	 * hugepages from a memfd (MFD_HUGETLB), MEM_HUGEPAGE_DEFAULT or a
+	 * power-of-two size; the region's fd is that memfd. The pages are
+	 * reserved when the region is mapped, so a pool too small fails here
+	 * (-ENOMEM), not at the guest's first touch. */
+	uint64_t hugepage_size;
+	/* Fault every page in now (writable ones for writing), so the guest
+	 * never waits for the host to allocate or zero a page. Failure to do
+	 * so (no memory) fails the call. */
+	bool prefault;
+};
+
+/*
+ * mem_add_region() with options (o may be NULL: none). Beyond its errors:
+ * -EINVAL for hugepages with a file or a size that is not a multiple of
+ * the hugepage size; -ENOMEM if the hugepage pool or memory runs out.
+ */
+int mem_add_region_opts(struct guest_mem *m, const char *name, uint64_t gpa,
+			uint64_t size, const char *path, bool readonly,
+			const struct mem_opts *o);
+
+/* Fault in [hva, hva + size) (page aligned), writable pages for writing:
+ * MADV_POPULATE_WRITE/READ, then a touch of every page (which does the
+ * work on kernels before 5.14). 0 or -errno. */
+int mem_prefault(void *hva, uint64_t size, bool writable);
 
 /* Unmap and close everything. Safe on a zeroed or partially built struct. */
 void mem_free(struct guest_mem *m);

@@ -22,6 +22,7 @@
 
 #include "arch/arch.h"
 #include "vmm/exit.h"
+#include "vmm/rt.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
 
@@ -266,7 +267,7 @@ static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *vcpu = opaque;
 	struct vm *vm = vcpu->vm;
-	char name[16];
+	char name[16], why[256];
 	sigset_t set;
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
@@ -275,6 +276,24 @@ static void *vcpu_thread(void *opaque)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/*
+	 * [vm] pin and sched, on this thread before it runs guest code (the
+	 * host checks in rt_check() already passed). KVM forks per-VM
+	 * workers from the thread of a vCPU's first KVM_RUN (x86: the NX
+	 * huge page recovery thread, Linux 6.13+), and they inherit its
+	 * CPUs: so enter once with immediate_exit set (returns EINTR at once,
+	 * as for a kick) while this thread is still on the I/O CPUs.
+	 */
+	if (rt_placement_on()) {
+		vcpu->run->immediate_exit = 1;
+		ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->run->immediate_exit = 0;
+	}
+	if (rt_vcpu_setup(vm->cfg, vcpu->id, why, sizeof(why))) {
+		vm_stop_with(vm, VM_STOP_HOST_ERROR, 0, "vcpu%u: %s", vcpu->id,
+			     why);
+		return NULL;
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		int ret = ioctl(vcpu->fd, KVM_RUN, 0);

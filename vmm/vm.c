@@ -460,15 +460,24 @@ static int vm_setup_memory(struct vm *vm)
 
 	for (unsigned i = 0; i < cfg->nr_mem; i++) {
 		const struct cfg_memory *cm = &cfg->mem[i];
+		/* [vm] mlock and hugepages: every page allocated now */
+		const struct mem_opts opts = {
+			.hugepage_size = cm->hugepages,
+			.prefault = cfg->mlock || cm->hugepages,
+		};
 		struct kvm_userspace_memory_region kr;
 		struct mem_region *r;
 		int ret;
 
-		ret = mem_add_region(&vm->mem, cm->name, cm->base, cm->size,
-				     cm->file, cm->readonly);
+		ret = mem_add_region_opts(&vm->mem, cm->name, cm->base,
+					  cm->size, cm->file, cm->readonly,
+					  &opts);
 		if (ret) {
 			log_err("memory \"%s\": cannot map %s: %s", cm->name,
-				cm->file ? cm->file : "anonymous memory",
+				cm->file	? cm->file
+				: cm->hugepages ? "hugepages (vmm check "
+						  "shows the pool)"
+						: "anonymous memory",
 				strerror(-ret));
 			return ret;
 		}

@@ -248,7 +248,8 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:7: [vm] vcpu: ",
 	  "unknown key (valid keys: name, vcpus, unhandled-io, timeout, "
-	  "on-reboot, triple-fault, pv-eoi)" },
+	  "on-reboot, triple-fault, pv-eoi, pin, sched, io-cpus, mlock, "
+	  "halt-poll-ns)" },
 	{ "bad on-reboot",
 	  OK "[vm]\non-reboot = reboot\n",
 	  { 0 },
@@ -300,7 +301,7 @@ static const struct bad bad_cases[] = {
 	  RAM "fiel = x\n" BOOT,
 	  { 0 },
 	  "t.cfg:4: [memory \"ram\"] fiel: ",
-	  "unknown key (valid keys: base, size, file, readonly)" },
+	  "unknown key (valid keys: base, size, file, readonly, hugepages)" },
 	{ "bad size suffix",
 	  "[memory \"ram\"]\nbase = 0\nsize = 64X\n" BOOT,
 	  { 0 },

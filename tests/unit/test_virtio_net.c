@@ -607,8 +607,17 @@ Test(virtio_net_tap, tap_bridge_and_errors)
 
 	/* a real bridge */
 	s = socket(AF_UNIX, SOCK_DGRAM, 0);
-	cr_assert_eq(ioctl(s, SIOCBRADDBR, "vbr0"), 0);
+	if (ioctl(s, SIOCBRADDBR, "vbr0") != 0 &&
+	    (errno == ENOTTY || errno == ENOSYS || errno == EINVAL)) {
+		/* qemu-user (the arm64 unit tests) does not translate the
+		 * bridge ioctls: the rest needs a real bridge. */
+		close(s);
+		cr_skip_test("bridge ioctls unavailable here (%s)",
+			     strerror(errno));
+	}
 	close(s);
+	cr_assert_eq(access("/sys/class/net/vbr0/bridge", F_OK), 0,
+		     "SIOCBRADDBR did not create bridge vbr0");
 	cfg = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", "tap=vt0",
 			  "bridge=vbr0", "mtu=9000", "queues=2", NULL);
 	dev = create_capture(cfg, msg, sizeof(msg), &err);
