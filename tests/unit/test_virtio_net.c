@@ -348,6 +348,14 @@ Test(virtio_net, malformed_ring_needs_reset_and_recovers)
 	drv_add(&d, TXQ, &bad, 1);
 	drv_kick(&d, TXQ);
 	cr_assert(drv_wait_status(&d, VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	/* The I/O thread publishes the status, then raises the config
+	 * interrupt: on a slow host (qemu-user) the test can see the first
+	 * before the second. */
+	for (unsigned ms = 0;
+	     ms < 5000 &&
+	     !(drv_r(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+	     ms++)
+		drv_sleep_ms(1);
 	cr_assert(drv_r(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	cr_assert_eq(vm->stop_requests, 0);
 	/* more kicks do nothing */
