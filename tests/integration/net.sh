@@ -284,9 +284,12 @@ test_net_misbehaving_driver() {
 	net_setup
 	need_guest net.elf
 	net_tap vmmtap0
+	# vhost = off: this is about the VMM's own ring checks; with vhost
+	# (e.g. inside the nested L1) the kernel walks the rings instead.
 	net_start "$(net_cfg netloop net.elf "net=mmio misbehave=tx-loop" \
 		"transport = mmio
-tap = vmmtap0")"
+tap = vmmtap0
+vhost = off")"
 	net_finish
 	expect_status 103
 	expect_out "^net: misbehaving: transmit chain [0-9]+ links to itself"
@@ -295,7 +298,8 @@ tap = vmmtap0")"
 
 	net_start "$(net_cfg netoob net.elf "net=pci misbehave=rx-oob" \
 		"transport = pci
-tap = vmmtap0")"
+tap = vmmtap0
+vhost = off")"
 	net_wait_for "^net: misbehaving: receive descriptor"
 	# Frames for the guest make the device use the bad buffer.
 	ip netns exec "$NET_NS" ping -n -q -c 3 -i 0.2 -W 1 "$GUEST_IP" \
