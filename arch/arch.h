@@ -83,6 +83,18 @@ void arch_dump_regs(struct vcpu *vcpu, FILE *out);
 unsigned arch_irq_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
 			 unsigned max);
 
+/* Drive interrupt line irq (vm_set_irq()'s numbering: x86 a GSI, arm64 an
+ * SPI number from 0) to level through the in-kernel irqchip. 0 or -errno. */
+int arch_set_irq(struct vm *vm, unsigned irq, int level);
+
+/*
+ * `vmm dumpdtb`: write the device tree the VM described by cfg would get to
+ * path (arm64). -ENOTSUP with err filled on architectures whose guests get
+ * no device tree (x86: ACPI and MP tables); other -errno with err filled.
+ */
+int arch_dump_dtb(const struct vm_config *cfg, const char *path, char *err,
+		  size_t errlen);
+
 /* Where the PCI host bridge lives (devices/pci.h). false: no PCI on this
  * arch (yet). */
 bool arch_pci_layout(struct pci_layout *l);

@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/abi/platform.h"
 #include "virtio/virtio.h"
 #include "vmm/bus.h"
 #include "vmm/util.h"
@@ -310,7 +311,7 @@ int virtio_mmio_attach(struct virtio_dev *vdev, uint64_t addr, int irq)
 		return -ENOMEM;
 	}
 	ret = bus_register(vm_bus(vm, VM_BUS_MMIO), addr,
-			   VIRTIO_MMIO_REGION_SIZE, vmmio_access, m,
+			   ABI_VIRTIO_MMIO_SLOT_SIZE, vmmio_access, m,
 			   vdev->name);
 	if (ret) {
 		log_err("%s: cannot register virtio-mmio registers at "

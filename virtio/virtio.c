@@ -21,7 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "devices/abi/x86_pc.h"
+#include "devices/abi/platform.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
 #include "vmm/rt.h"

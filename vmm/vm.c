@@ -37,11 +37,7 @@ struct guest_mem *vm_mem(struct vm *vm)
 
 int vm_set_irq(struct vm *vm, unsigned irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
-		return -errno;
-	return 0;
+	return arch_set_irq(vm, irq, level);
 }
 
 bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,

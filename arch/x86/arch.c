@@ -221,6 +221,20 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 						 fixed_regions[j].size, "");
 		}
 	}
+	if (cfg->boot.dtb) {
+		cfg_error_at(err, &cfg->boot.dtb_loc, "boot", "dtb",
+			     "x86_64 guests get ACPI and MP tables, not a "
+			     "device tree (dtb is for arm64)");
+		return -EINVAL;
+	}
+	/* The entry mode of a flat binary cannot be guessed. */
+	if (cfg->boot.format == BOOT_FORMAT_RAW &&
+	    cfg->boot.mode == CPU_MODE_DEFAULT) {
+		cfg_error_at(err, &cfg->boot.format_loc, "boot", "mode",
+			     "required with format = raw (real, protected or "
+			     "long)");
+		return -EINVAL;
+	}
 	if (cfg->boot.format == BOOT_FORMAT_RAW &&
 	    cfg->boot.mode == CPU_MODE_REAL) {
 		uint64_t entry = cfg->boot.has_entry ? cfg->boot.entry
@@ -677,6 +691,25 @@ unsigned arch_irq_routes(struct vm *vm, struct kvm_irq_routing_entry *e,
 			};
 	}
 	return n;
+}
+
+int arch_set_irq(struct vm *vm, unsigned irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	return 0;
+}
+
+int arch_dump_dtb(const struct vm_config *cfg, const char *path, char *err,
+		  size_t errlen)
+{
+	snprintf(err, errlen,
+		 "%s guests get ACPI and MP tables, not a device tree "
+		 "(vmm dumpdtb is for arm64)",
+		 arch_name);
+	return -ENOTSUP;
 }
 
 bool arch_pci_layout(struct pci_layout *l)

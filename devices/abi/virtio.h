@@ -118,9 +118,8 @@ struct virtq_used {
 #define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc /* R */
 #define VIRTIO_MMIO_CONFIG		0x100 /* device-specific config */
 
-#define VIRTIO_MMIO_MAGIC	0x74726976u /* "virt", little-endian */
-#define VIRTIO_MMIO_VERSION_2	2u
-#define VIRTIO_MMIO_REGION_SIZE 0x1000u /* one slot of the MMIO window */
+#define VIRTIO_MMIO_MAGIC     0x74726976u /* "virt", little-endian */
+#define VIRTIO_MMIO_VERSION_2 2u
 
 /* InterruptStatus / InterruptACK bits (also the PCI ISR status) */
 #define VIRTIO_INT_VRING  1u /* a used buffer notification */
