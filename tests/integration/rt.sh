@@ -520,3 +520,103 @@ test_check_without_rt_settings() {
 	expect_status 0
 	expect_out "^  ok    no real-time settings"
 }
+
+# ---- the latency guest (guest/x86/latency, bench/latency) ----
+
+# rt_latency_cfg NAME CMDLINE [VM-KEYS]
+rt_latency_cfg() {
+	cfg "$1" <<EOF2
+[vm]
+name = $1
+timeout = 120s
+${3:-}
+
+[memory "ram"]
+base = 0
+size = 32M
+
+[boot]
+format = multiboot
+image = $GUESTS/latency.elf
+cmdline = $2
+
+[device "com1"]
+type = uart8250
+
+[device "exit"]
+type = debug-exit
+
+[device "pm"]
+type = acpi-pm
+EOF2
+}
+
+# rt_latency_expect SAMPLES TIMER: the report line is there, counts SAMPLES
+# samples, min <= avg <= max and min <= p99 <= p999 <= max (the average
+# may exceed p99 when a few samples are huge, so it is not compared with
+# the percentiles), and the histogram holds SAMPLES samples.
+rt_latency_expect() {
+	local line n min avg p99 p999 max hist
+	expect_status 0
+	expect_out "^latency: start timer=$2 period_us=[0-9]+ samples=$1 "
+	expect_out "^latency-info: timer=$2 "
+	line=$(grep -E '^latency: samples=' "$OUT" | tr -d '\r')
+	[[ $line =~ ^latency:\ samples=([0-9]+)\ min=([0-9]+)\ avg=([0-9]+)\ p99=([0-9]+)\ p999=([0-9]+)\ max=([0-9]+)\ \(ns\)$ ]] ||
+		fail "bad report line '$line'"
+	n=${BASH_REMATCH[1]} min=${BASH_REMATCH[2]} avg=${BASH_REMATCH[3]}
+	p99=${BASH_REMATCH[4]} p999=${BASH_REMATCH[5]} max=${BASH_REMATCH[6]}
+	[ "$n" -eq "$1" ] || fail "$n samples reported, expected $1"
+	[ "$min" -le "$avg" ] && [ "$avg" -le "$max" ] ||
+		fail "inconsistent: min $min avg $avg max $max"
+	[ "$min" -le "$p99" ] && [ "$p99" -le "$p999" ] &&
+		[ "$p999" -le "$max" ] ||
+		fail "inconsistent: min $min p99 $p99 p999 $p999 max $max"
+	hist=$(sed -n 's/^latency-hist: .* count=\([0-9]*\).*/\1/p' "$OUT" |
+		awk '{ s += $1 } END { print s + 0 }')
+	[ "$hist" -eq "$1" ] || fail "histogram holds $hist samples, expected $1"
+}
+
+test_latency_report() {
+	need_guest latency.elf
+	# timer=auto: TSC-deadline where KVM offers it (KVM_CAP_TSC_DEADLINE_TIMER)
+	vmm run "$(rt_latency_cfg lat "period_us=1000 samples=200")"
+	rt_latency_expect 200 '(deadline|oneshot)'
+	vmm run "$(rt_latency_cfg lat1 "period_us=500 samples=150 timer=oneshot")"
+	rt_latency_expect 150 oneshot
+}
+
+test_latency_report_pinned() {
+	need_guest latency.elf
+	rt_need_cpus
+	vmm run "$(rt_latency_cfg latpin "period_us=1000 samples=200" \
+		"pin = $VCPU_CPU
+io-cpus = $IO_CPU
+sched = fifo:10")"
+	rt_latency_expect 200 '(deadline|oneshot)'
+	expect_no_err "cannot|not ready"
+}
+
+# A timer interrupt that never comes (lose=K leaves one period unarmed):
+# the second vCPU's watchdog wakes the first, the period counts as lost.
+test_latency_watchdog() {
+	need_guest latency.elf
+	vmm run "$(rt_latency_cfg latwd "period_us=1000 samples=100 lose=30" \
+		"vcpus = 2")"
+	rt_latency_expect 100 '(deadline|oneshot)'
+	expect_out "^latency: start .* watchdog=on$"
+	expect_out "^latency-info: .* lost=1$"
+	vmm run "$(rt_latency_cfg latwd1 "period_us=1000 samples=100")"
+	rt_latency_expect 100 '(deadline|oneshot)'
+	expect_out "^latency: start .* watchdog=off$"
+	expect_out "^latency-info: .* lost=0$"
+}
+
+test_latency_bad_options() {
+	need_guest latency.elf
+	vmm run "$(rt_latency_cfg latbad "timer=bogus")"
+	expect_status 5
+	expect_out "^latency: bad timer 'bogus' \\(auto, deadline or oneshot\\)$"
+	vmm run "$(rt_latency_cfg latbad2 "period_us=5")"
+	expect_status 5
+	expect_out "^latency: period_us=5 is out of range \\(10 to 1000000\\)$"
+}
