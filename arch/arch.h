@@ -95,8 +95,8 @@ int arch_set_irq(struct vm *vm, unsigned irq, int level);
 int arch_dump_dtb(const struct vm_config *cfg, const char *path, char *err,
 		  size_t errlen);
 
-/* Where the PCI host bridge lives (devices/pci.h). false: no PCI on this
- * arch (yet). */
+/* Where the PCI host bridge lives (devices/pci.h). false: this VM cannot
+ * have PCI devices (arm64 without a GICv3 ITS); the arch has logged why. */
 bool arch_pci_layout(struct pci_layout *l);
 
 void arch_vcpu_destroy(struct vcpu *vcpu);

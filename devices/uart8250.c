@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 8250/16550A UART on port I/O (a PC COM port).
+ * 8250/16550A UART on port I/O (a PC COM port) or MMIO.
  *
- * Register model (offsets from `port`):
+ * Types: `uart8250` sits on `port` (default COM1) or, with `address`, on
+ * MMIO; `ns16550` is the same model with `address` required and no `port`
+ * (the MMIO UART arm64 boards and device trees describe). `reg-shift` n
+ * spaces the registers 1 << n bytes apart (0, 1 or 2; the device tree's
+ * reg-shift): with n > 0 register r is at offset r << n and is accessed as
+ * one byte or one (1 << n)-byte word whose low byte is the register (upper
+ * bytes read 0, writes ignore them); other widths or unaligned offsets are
+ * unhandled (the VM's unhandled-I/O policy applies), as are accesses past
+ * the last register. With n = 0 a wider access is split into byte accesses
+ * to consecutive registers, as the ISA bus does.
+ *
+ * Register model (register numbers; offsets from the base are r << n):
  *   0  RBR (read) / THR (write); DLL when LCR.DLAB
  *   1  IER; DLM when LCR.DLAB
  *   2  IIR (read) / FCR (write)
@@ -134,6 +145,23 @@
 #define UART_FILE_INPUT_MAX (1u << 20)
 #define UART_READ_CHUNK	    1024
 
+#define UART_MAX_SHIFT 2
+/* The highest MMIO base at reg-shift 0; check() applies the shift. */
+#define UART_MAX_ADDRESS (UINT64_MAX - UART_NR_REGS + 1)
+
+#define UART_ADDRESS_PARAM(req)                                               \
+	{                                                                     \
+		.key = "address", .kind = PARAM_U64, .required = (req),       \
+		.min = 0, .max = UART_MAX_ADDRESS,                            \
+		.help = "MMIO base (8 registers, 1 << reg-shift bytes apart)" \
+	}
+#define UART_REG_SHIFT_PARAM                                                 \
+	{                                                                    \
+		.key = "reg-shift", .kind = PARAM_U64, .def = "0", .min = 0, \
+		.max = UART_MAX_SHIFT,                                       \
+		.help = "registers are 1 << reg-shift bytes apart (0, 1, 2)" \
+	}
+
 static const struct dev_param uart_params[] = {
 	{ .key = "port",
 	  .kind = PARAM_U64,
@@ -146,7 +174,22 @@ static const struct dev_param uart_params[] = {
 	  .def = XSTR(ABI_COM1_IRQ),
 	  .min = 0,
 	  .max = 255,
-	  .help = "interrupt line (GSI)" },
+	  .help = "interrupt line (GSI; SPI number on arm64)" },
+	UART_ADDRESS_PARAM(false),
+	UART_REG_SHIFT_PARAM,
+	CONSOLE_DEV_PARAMS,
+	{ .key = NULL },
+};
+
+static const struct dev_param ns16550_params[] = {
+	UART_ADDRESS_PARAM(true),
+	{ .key = "irq",
+	  .kind = PARAM_U64,
+	  .required = true,
+	  .min = 0,
+	  .max = 255,
+	  .help = "interrupt line (SPI number on arm64, GSI on x86)" },
+	UART_REG_SHIFT_PARAM,
 	CONSOLE_DEV_PARAMS,
 	{ .key = NULL },
 };
@@ -157,6 +200,7 @@ struct uart {
 	struct vm *vm;
 	const char *name;
 	unsigned irq;
+	unsigned shift; /* reg-shift */
 	struct console con;
 	bool watching; /* con.in_fd is watched by the event loop */
 
@@ -410,15 +454,28 @@ static enum bus_status uart_io(void *opaque, uint64_t offset, uint8_t *data,
 {
 	struct uart *s = opaque;
 	uint8_t out[8];
-	unsigned nout = 0;
+	unsigned nout = 0, first = (unsigned)offset, count = size;
 
-	if (offset >= UART_NR_REGS || size > UART_NR_REGS - offset)
+	if (s->shift) {
+		/* One register per access: its byte, or a word of 1 << shift
+		 * bytes at its (aligned) offset. */
+		uint64_t stride = 1ull << s->shift;
+
+		if (offset >= (uint64_t)UART_NR_REGS << s->shift ||
+		    (offset & (stride - 1)) || (size != 1 && size != stride))
+			return BUS_UNHANDLED;
+		first = (unsigned)(offset >> s->shift);
+		count = 1;
+		if (!is_write)
+			memset(data, 0, size);
+	} else if (offset >= UART_NR_REGS || size > UART_NR_REGS - offset) {
 		return BUS_UNHANDLED;
-	/* Registers are bytes: a wider access is split into byte accesses
-	 * to consecutive registers, as the ISA bus does. */
+	}
+	/* Registers are bytes: a wider access at reg-shift 0 is split into
+	 * byte accesses to consecutive registers, as the ISA bus does. */
 	pthread_mutex_lock(&s->lock);
-	for (unsigned i = 0; i < size; i++) {
-		unsigned reg = (unsigned)offset + i;
+	for (unsigned i = 0; i < count; i++) {
+		unsigned reg = first + i;
 
 		if (!is_write)
 			data[i] = uart_read_reg(s, reg);
@@ -571,14 +628,36 @@ static int uart_setup_input(struct uart *s, struct vm *vm)
 	return 0;
 }
 
+/* The UART is on MMIO: ns16550 always, uart8250 when `address` is set. */
+static bool uart_cfg_mmio(const struct cfg_device *cfg)
+{
+	return cfg->type != &uart8250_type || cfg_dev_isset(cfg, "address");
+}
+
+static uint64_t uart_cfg_base(const struct cfg_device *cfg)
+{
+	return cfg_dev_num(cfg, uart_cfg_mmio(cfg) ? "address" : "port");
+}
+
+static uint64_t uart_cfg_size(const struct cfg_device *cfg)
+{
+	return (uint64_t)UART_NR_REGS << cfg_dev_num(cfg, "reg-shift");
+}
+
 static int uart_create(struct vm *vm, struct device *dev)
 {
 	const struct cfg_device *cfg = dev->cfg;
-	uint64_t port = cfg_dev_num(cfg, "port");
+	bool mmio = uart_cfg_mmio(cfg);
+	uint64_t base = uart_cfg_base(cfg);
+	uint64_t shift = cfg_dev_num(cfg, "reg-shift");
+	uint64_t size;
 	struct uart *s;
 	int ret;
 
-	if (port > 0x10000 - UART_NR_REGS)
+	if (shift > UART_MAX_SHIFT)
+		return -EINVAL;
+	size = (uint64_t)UART_NR_REGS << shift;
+	if (mmio ? base > UINT64_MAX - size + 1 : base > 0x10000 - size)
 		return -EINVAL;
 
 	s = calloc(1, sizeof(*s));
@@ -587,6 +666,7 @@ static int uart_create(struct vm *vm, struct device *dev)
 	s->vm = vm;
 	s->name = dev->name;
 	s->irq = (unsigned)cfg_dev_num(cfg, "irq");
+	s->shift = (unsigned)shift;
 	s->rl = (struct log_ratelimit){ .burst = 10, .interval_ms = 1000 };
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->tx_lock, NULL);
@@ -601,13 +681,12 @@ static int uart_create(struct vm *vm, struct device *dev)
 	ret = uart_setup_input(s, vm);
 	if (ret)
 		goto err_console;
-	ret = bus_register(vm_bus(vm, VM_BUS_PIO), port, UART_NR_REGS, uart_io,
-			   s, dev->name);
+	ret = bus_register(vm_bus(vm, mmio ? VM_BUS_MMIO : VM_BUS_PIO), base,
+			   size, uart_io, s, dev->name);
 	if (ret) {
-		log_err("%s: cannot register ports 0x%llx-0x%llx: %s",
-			dev->name, (unsigned long long)port,
-			(unsigned long long)(port + UART_NR_REGS - 1),
-			strerror(-ret));
+		log_err("%s: cannot register %s 0x%llx-0x%llx: %s", dev->name,
+			mmio ? "MMIO" : "ports", (unsigned long long)base,
+			(unsigned long long)(base + size - 1), strerror(-ret));
 		goto err_input;
 	}
 	dev->priv = s;
@@ -657,10 +736,10 @@ static unsigned uart_resources(const struct cfg_device *cfg,
 
 	if (n < max)
 		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_PIO,
-			.base = cfg_dev_num(cfg, "port"),
-			.size = UART_NR_REGS,
-			.key = "port",
+			.kind = uart_cfg_mmio(cfg) ? DEV_RES_MMIO : DEV_RES_PIO,
+			.base = uart_cfg_base(cfg),
+			.size = uart_cfg_size(cfg),
+			.key = uart_cfg_mmio(cfg) ? "address" : "port",
 		};
 	if (n < max)
 		res[n++] = (struct dev_resource){
@@ -672,13 +751,59 @@ static unsigned uart_resources(const struct cfg_device *cfg,
 	return n;
 }
 
+static int uart_check(const struct cfg_device *cfg, struct cfg_error *err)
+{
+	uint64_t size = uart_cfg_size(cfg), base;
+
+	if (cfg->type == &uart8250_type && cfg_dev_isset(cfg, "address") &&
+	    cfg_dev_isset(cfg, "port")) {
+		cfg_dev_error(err, cfg, "address",
+			      "not with port: the UART is on port I/O (port) "
+			      "or MMIO (address), not both");
+		return -EINVAL;
+	}
+	base = uart_cfg_base(cfg);
+	if (uart_cfg_mmio(cfg) && base > UINT64_MAX - size + 1) {
+		cfg_dev_error(
+			err, cfg, "address",
+			"0x%llx: 8 registers at reg-shift %llu end "
+			"beyond the last address",
+			(unsigned long long)base,
+			(unsigned long long)cfg_dev_num(cfg, "reg-shift"));
+		return -EINVAL;
+	}
+	if (!uart_cfg_mmio(cfg) && base > 0x10000 - size) {
+		cfg_dev_error(
+			err, cfg, "port",
+			"0x%llx: 8 registers at reg-shift %llu end "
+			"beyond the last port 0xffff",
+			(unsigned long long)base,
+			(unsigned long long)cfg_dev_num(cfg, "reg-shift"));
+		return -EINVAL;
+	}
+	return console_cfg_check(cfg, err);
+}
+
 /* Listed in devices/registry.c. */
 
 const struct device_type uart8250_type = {
 	.name = "uart8250",
-	.help = "8250/16550A UART (PC COM port) with a console backend",
+	.help = "8250/16550A UART (PC COM port; MMIO with address) with a "
+		"console backend",
 	.params = uart_params,
-	.check = console_cfg_check,
+	.check = uart_check,
+	.resources = uart_resources,
+	.create = uart_create,
+	.reset = uart_reset,
+	.destroy = uart_destroy,
+};
+
+const struct device_type ns16550_type = {
+	.name = "ns16550",
+	.help = "16550A UART on MMIO (as on arm64 boards) with a console "
+		"backend",
+	.params = ns16550_params,
+	.check = uart_check,
 	.resources = uart_resources,
 	.create = uart_create,
 	.reset = uart_reset,

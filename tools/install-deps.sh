@@ -9,6 +9,7 @@ BUILD_PKGS=(
 	build-essential cmake pkg-config
 	libinih-dev   # guest.cfg parsing
 	libelf-dev    # ELF images
+	libfdt-dev zlib1g-dev # arm64: device tree, gzip-compressed Image
 	libcriterion-dev # unit tests
 	clang-format  # style check
 )
@@ -22,14 +23,20 @@ TEST_PKGS=(
 	acpica-tools    # iasl: unit tests disassemble the generated ACPI tables
 	iproute2 iputils-ping # tests/integration/net.sh: netns, TAP, real ICMP
 	iperf3          # tests/nested/x86_64-net.sh, bench/net: TCP throughput
+	stress-ng       # bench/latency: host load next to the latency guest
+	u-boot-qemu     # tests/nested/arm64-uboot.sh: U-Boot for QEMU virt (arm64)
 )
 
 # --- cross-building and running the core for arm64 ---
 CROSS_PKGS=(
 	gcc-aarch64-linux-gnu qemu-user-static
 )
+# libfdt-dev is not Multi-Arch: same (its :arm64 flavour would replace the
+# host's): the cross build takes the headers from the host's libfdt-dev
+# and links libfdt1:arm64's libfdt.so.1 (see the top CMakeLists.txt).
 ARM64_PKGS=(
 	libinih-dev:arm64 libelf-dev:arm64
+	libfdt1:arm64 zlib1g-dev:arm64
 )
 
 as_root() {

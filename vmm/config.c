@@ -1460,11 +1460,13 @@ enum {
 	BOOT_ENTRY,
 	BOOT_MODE,
 	BOOT_INITRD,
+	BOOT_DTB,
 	BOOT_NKEYS
 };
-static const char *const boot_keys[] = { "format", "image",	   "cmdline",
-					 "module", "load-address", "entry",
-					 "mode",   "initrd" };
+static const char *const boot_keys[] = {
+	"format", "image", "cmdline", "module", "load-address",
+	"entry",  "mode",  "initrd",  "dtb",
+};
 static const bool boot_cont_ok[BOOT_NKEYS] = {
 	[BOOT_CMDLINE] = true, [BOOT_MODULE] = true
 };
@@ -1525,6 +1527,7 @@ static int interp_boot(struct parser *p, const struct section *s)
 		if (ret)
 			return ret;
 		b->format = (enum boot_format)idx;
+		b->format_loc = e->loc;
 	}
 
 	e = slot[BOOT_IMAGE];
@@ -1579,6 +1582,18 @@ static int interp_boot(struct parser *p, const struct section *s)
 			return ret;
 		b->initrd_loc = e->loc;
 	}
+	e = slot[BOOT_DTB];
+	if (e) {
+		/* Whether this arch takes one, and the blob's contents, are
+		 * arch_check_config()'s to judge. */
+		ret = val_path(p, s, e, e->value, &b->dtb);
+		if (ret)
+			return ret;
+		ret = check_input_file(p, s, e, b->dtb, &st);
+		if (ret)
+			return ret;
+		b->dtb_loc = e->loc;
+	}
 	if (nmod) {
 		b->modules = calloc(nmod, sizeof(*b->modules));
 		if (!b->modules)
@@ -1608,8 +1623,9 @@ static int interp_boot(struct parser *p, const struct section *s)
 		return 0;
 	}
 
-	/* raw: load-address and mode required, entry defaults to
-	 * load-address; both must be in RAM. */
+	/* raw: load-address required, entry defaults to load-address; both
+	 * must be in RAM. mode is optional here: whether the arch needs one
+	 * is arch_check_config()'s rule (x86 does, arm64 has none). */
 	e = slot[BOOT_LOAD_ADDRESS];
 	if (!e)
 		return perr(p, &slot[BOOT_FORMAT]->loc, s->display,
@@ -1638,14 +1654,13 @@ static int interp_boot(struct parser *p, const struct section *s)
 
 	e = slot[BOOT_MODE];
 	if (!e)
-		return perr(p, &slot[BOOT_FORMAT]->loc, s->display, "mode",
-			    "required with format = raw (real, protected or "
-			    "long)");
+		return 0;
 	/* "default" is not a choice a user may write */
 	ret = val_enum(p, s, e, cpu_mode_names + 1, &idx);
 	if (ret)
 		return ret;
 	b->mode = (enum cpu_mode)(idx + 1);
+	b->mode_loc = e->loc;
 	return 0;
 }
 
@@ -2162,6 +2177,7 @@ void config_free(struct vm_config *cfg)
 	}
 	free(cfg->boot.modules);
 	free(cfg->boot.initrd);
+	free(cfg->boot.dtb);
 	for (unsigned i = 0; i < cfg->nr_devices; i++) {
 		struct cfg_device *d = &cfg->devices[i];
 
@@ -2331,13 +2347,17 @@ void config_print(const struct vm_config *cfg, FILE *out)
 			b->modules[i].path, b->modules[i].cmdline);
 	if (b->initrd)
 		fprintf(out, "  initrd        %s\n", b->initrd);
+	if (b->dtb)
+		fprintf(out, "  dtb           %s\n", b->dtb);
 	if (b->format == BOOT_FORMAT_RAW) {
 		fprintf(out, "  load-address  0x%llx\n",
 			(unsigned long long)b->load_address);
 		fprintf(out, "  entry         0x%llx%s\n",
 			(unsigned long long)b->entry,
 			b->has_entry ? "" : "  (default: load-address)");
-		fprintf(out, "  mode          %s\n", cpu_mode_name(b->mode));
+		if (b->mode != CPU_MODE_DEFAULT)
+			fprintf(out, "  mode          %s\n",
+				cpu_mode_name(b->mode));
 	}
 
 	fprintf(out, "\ndevices\n");

@@ -9,7 +9,7 @@
  *   [memory "NAME"]      base, size, file, readonly, hugepages
  *                        (one per region)
  *   [boot]               format, image, cmdline, module (repeatable),
- *                        initrd, load-address, entry, mode
+ *                        initrd, load-address, entry, mode, dtb
  *   [device "NAME"]      type = <device type>, then that type's keys
  *
  * Loading is two-phase: every (section, key, value, file, line) is collected
@@ -101,10 +101,18 @@ struct cfg_boot {
 	bool has_load_address;
 	uint64_t load_address; /* raw: where the image goes (required) */
 	bool has_entry;
-	uint64_t entry;	    /* raw: entry point (default: load-address) */
-	enum cpu_mode mode; /* raw: required; others: must be DEFAULT */
+	uint64_t entry; /* raw: entry point (default: load-address) */
+	/* raw only; whether it is required is the arch's rule
+	 * (arch_check_config(): x86 needs one, arm64 has none) */
+	enum cpu_mode mode;
+	/* a device tree blob used instead of the generated one (resolved
+	 * path, or NULL); the arch checks it (arm64 only) */
+	char *dtb;
 	struct cfg_loc loc;
 	struct cfg_loc image_loc;
+	struct cfg_loc format_loc; /* line 0: format not set */
+	struct cfg_loc mode_loc;   /* line 0: mode not set */
+	struct cfg_loc dtb_loc;
 };
 
 /* One key of a device section after validation. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `vmm` command: run, check, help, version. Only this file turns results
+ * The `vmm` command: run, check, dumpdtb, help, version. Only this file turns results
  * into process exit codes (vmm/exitcode.h, documented in README.md).
  */
 #include <errno.h>
@@ -35,7 +35,8 @@ static const char main_usage[] =
 	"  check CONFIG    validate CONFIG and print the resolved memory map,\n"
 	"                  boot image, devices and a host readiness report;\n"
 	"                  creates no VM\n"
-	"  help [COMMAND]  show help for COMMAND (run, check)\n"
+	"  dumpdtb CONFIG  write the device tree the guest would get (arm64)\n"
+	"  help [COMMAND]  show help for COMMAND (run, check, dumpdtb)\n"
 	"  help devices    list the device types and their keys\n"
 	"\n"
 	"options:\n"
@@ -83,10 +84,34 @@ static const char check_usage[] =
 	"  -q, --quiet                  print nothing, only set the status\n"
 	"  -h, --help                   show this help\n";
 
+static const char dumpdtb_usage[] =
+	"usage: vmm dumpdtb [OPTIONS] CONFIG\n"
+	"\n"
+	"Write the flattened device tree (.dtb) that `vmm run CONFIG` would\n"
+	"give the guest: built from CONFIG and placed exactly as for a boot\n"
+	"(the image is loaded to find the addresses), or CONFIG's [boot] dtb\n"
+	"with /chosen updated. The GIC described is the one this host's KVM\n"
+	"offers (GICv3 if /dev/kvm cannot be opened). Decompile it with\n"
+	"`dtc -I dtb -O dts`. arm64 only: x86 guests get ACPI tables\n"
+	"(exit status 2). Exit status 0, 2 for a bad config or image, 4 if\n"
+	"the output cannot be written.\n"
+	"\n"
+	"options:\n"
+	"  -o, --output FILE            write to FILE (\"-\": standard output);\n"
+	"                               without it the tree goes to standard\n"
+	"                               output unless that is a terminal\n"
+	"  -s, --set SECTION.KEY=VALUE  override a config value (repeatable)\n"
+	"  -v, --verbose                more messages (repeat for debug)\n"
+	"  -q, --quiet                  errors only\n"
+	"  -h, --help                   show this help\n";
+
+enum vmm_cmd { CMD_RUN, CMD_CHECK, CMD_DUMPDTB };
+
 struct run_opts {
 	const char *overrides[MAX_OVERRIDES];
 	unsigned nr_overrides;
 	const char *config;
+	const char *output; /* dumpdtb -o */
 	uint64_t timeout_ms;
 	bool has_timeout;
 	int on_reboot; /* -1: from the config, 0: exit, 1: restart */
@@ -103,12 +128,14 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
 	return VMM_EXIT_USAGE;
 }
 
-/* Parse run/check options. Returns -1 to go on, else an exit code. */
-static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
-		      struct run_opts *o)
+/* Parse run/check/dumpdtb options. Returns -1 to go on, else an exit
+ * code. */
+static int parse_opts(int argc, char **argv, const char *usage,
+		      enum vmm_cmd cmd, struct run_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "set", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "on-reboot", required_argument, NULL, 'R' },
@@ -117,17 +144,29 @@ static int parse_opts(int argc, char **argv, const char *usage, bool is_run,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const shortopts[] = {
+		[CMD_RUN] = "s:t:vqh",
+		[CMD_CHECK] = "s:qh",
+		[CMD_DUMPDTB] = "s:o:vqh",
+	};
+	bool is_run = cmd == CMD_RUN;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, is_run ? "s:t:vqh" : "s:qh",
-				longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts[cmd], longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 's':
 			if (o->nr_overrides >= MAX_OVERRIDES)
 				return usage_error(
 					usage, "too many --set options%s", "");
 			o->overrides[o->nr_overrides++] = optarg;
+			break;
+		case 'o':
+			if (cmd != CMD_DUMPDTB)
+				return usage_error(usage, "unknown option %s",
+						   "--output");
+			o->output = optarg;
 			break;
 		case 't':
 			if (!is_run)
@@ -235,7 +274,7 @@ static int cmd_check(int argc, char **argv)
 	struct rt_host host;
 	int ret;
 
-	ret = parse_opts(argc, argv, check_usage, false, &o);
+	ret = parse_opts(argc, argv, check_usage, CMD_CHECK, &o);
 	if (ret >= 0)
 		return ret;
 	ret = load_config(&o, &cfg);
@@ -260,6 +299,39 @@ static int cmd_check(int argc, char **argv)
 	rt_report_free(&rep);
 	config_free(&cfg);
 	return ret;
+}
+
+static int cmd_dumpdtb(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	struct vm_config cfg;
+	const char *out;
+	char err[512] = "";
+	int ret;
+
+	ret = parse_opts(argc, argv, dumpdtb_usage, CMD_DUMPDTB, &o);
+	if (ret >= 0)
+		return ret;
+	if (o.quiet)
+		log_set_level(LOG_ERR);
+	else if (o.verbose)
+		log_set_level(o.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	out = o.output ? o.output : "-";
+	if (!o.output && isatty(STDOUT_FILENO))
+		return usage_error(dumpdtb_usage,
+				   "not writing a binary device tree to a "
+				   "terminal: use -o FILE or redirect "
+				   "standard output%s",
+				   "");
+	ret = load_config(&o, &cfg);
+	if (ret)
+		return ret;
+	ret = arch_dump_dtb(&cfg, out, err, sizeof(err));
+	config_free(&cfg);
+	if (!ret)
+		return 0;
+	fprintf(stderr, "vmm: %s\n", err[0] ? err : strerror(-ret));
+	return ret == -EIO ? VMM_EXIT_HOST : VMM_EXIT_USAGE;
 }
 
 static const char *const param_kind_names[] = {
@@ -412,7 +484,7 @@ static int cmd_run(int argc, char **argv)
 	unsigned boots = 0;
 	int ret, code = 0, status;
 
-	ret = parse_opts(argc, argv, run_usage, true, &o);
+	ret = parse_opts(argc, argv, run_usage, CMD_RUN, &o);
 	if (ret >= 0)
 		return ret;
 	if (o.quiet)
@@ -525,9 +597,10 @@ int main(int argc, char **argv)
 			print_device_types(stdout);
 			return 0;
 		}
-		fputs(!strcmp(what, "run")     ? run_usage
-		      : !strcmp(what, "check") ? check_usage
-					       : main_usage,
+		fputs(!strcmp(what, "run")	 ? run_usage
+		      : !strcmp(what, "check")	 ? check_usage
+		      : !strcmp(what, "dumpdtb") ? dumpdtb_usage
+						 : main_usage,
 		      stdout);
 		return 0;
 	}
@@ -535,6 +608,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dumpdtb"))
+		return cmd_dumpdtb(argc - 1, argv + 1);
 	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, main_usage);
 	return VMM_EXIT_USAGE;
 }

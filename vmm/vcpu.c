@@ -51,6 +51,7 @@ static const char *const exit_names[] = {
 	[KVM_EXIT_HYPERV] = "hyperv",
 	[KVM_EXIT_X86_RDMSR] = "msr-read",
 	[KVM_EXIT_X86_WRMSR] = "msr-write",
+	[KVM_EXIT_ARM_NISV] = "arm-nisv",
 };
 
 const char *kvm_exit_name(unsigned reason)
@@ -299,14 +300,34 @@ static void *vcpu_thread(void *opaque)
 		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
 		if (ret < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
+			int e = errno;
+
+			if (e == EINTR || e == EAGAIN) {
 				vcpu->stats.eintr++;
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
+			/* What the guest did that KVM gave up on, without an
+			 * exit to describe it (arm64: ENOSYS for an MMIO
+			 * access it cannot decode when NISV exits are off;
+			 * EFAULT for guest memory it cannot map): stop with
+			 * the registers, never retry. */
+			if (e == ENOSYS || e == EFAULT) {
+				vcpu_guest_fault(
+					vcpu,
+					"KVM_RUN: %s: KVM could not "
+					"handle what the guest did "
+					"(%s)",
+					strerror(e),
+					e == ENOSYS ? "e.g. an MMIO access "
+						      "it cannot decode"
+						    : "e.g. guest memory "
+						      "it cannot map");
+				break;
+			}
 			vm_stop_with(vm, VM_STOP_HOST_ERROR, 0,
 				     "vcpu%u: KVM_RUN: %s", vcpu->id,
-				     strerror(errno));
+				     strerror(e));
 			break;
 		}
 		ret = vcpu_handle_exit(vcpu);

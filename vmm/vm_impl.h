@@ -34,8 +34,11 @@
 
 /* MSI routes the VM can hand out (vm_msi_route_alloc()). */
 #define VM_MAX_MSI_ROUTES 1024
-/* Irqchip routes the arch keeps in the table besides them. */
-#define VM_MAX_CHIP_ROUTES 64
+/* Irqchip routes the arch keeps in the table besides them: x86 40 (IOAPIC
+ * and PIC pins), arm64 one per SPI (256). Fewer would leave the SPIs above
+ * the limit without a route once an MSI route is set (KVM_SET_GSI_ROUTING
+ * replaces the kernel's default table). */
+#define VM_MAX_CHIP_ROUTES 256
 /* Runtime RAM mappings (vm_mem_map()); KVM slots after guest RAM's. */
 #define VM_MAX_MEM_MAPS 32
 

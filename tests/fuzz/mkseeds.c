@@ -213,6 +213,80 @@ static void seeds_exit(void)
 #define IN(n)	    (uint8_t)(0x80 | ((n)-1))
 #define OTHER(k)    (uint8_t)(0xc0 | (k))
 
+/* MMIO models (setup bits 5-6 != 0): a 16-bit offset + 8 follows the op */
+#define MOFF(off)     (uint8_t)((off) + 8), (uint8_t)(((off) + 8) >> 8)
+#define MRD(off, sz)  (uint8_t)((sz) << 4), MOFF(off)
+#define MWR(off, sz)  (uint8_t)(0x40 | ((sz) << 4)), MOFF(off)
+#define MWR8(off, v)  MWR(off, 0), (uint8_t)(v)
+#define MWR32(off, v) MWR(off, 2), (uint8_t)(v), (uint8_t)((v) >> 8), 0, 0
+
+static void seeds_uart_mmio(void)
+{
+	static const uint8_t pl011[] = {
+		3 << 5,		     /* setup: pl011, FIFO input, irq 1 */
+		MRD(0xfe0, 2),	     /* PeriphID0 */
+		MRD(0xff0, 2),	     /* PCellID0 */
+		MWR32(0x024, 1),     /* IBRD */
+		MWR32(0x02c, 0x70),  /* LCR_H: FEN, 8 bits */
+		MWR32(0x030, 0x301), /* CR: UARTEN TXE RXE */
+		MWR32(0x038, 0x470), /* IMSC: RX TX RT OE */
+		MWR8(0x000, 'H'),    /* DR */
+		MRD(0x040, 2),	     /* MIS */
+		IN(3),
+		'a',
+		'b',
+		'c',		     /* host input */
+		MRD(0x018, 2),	     /* FR */
+		MRD(0x000, 2),	     /* DR */
+		MRD(0x000, 1),	     /* DR, 16 bits */
+		MWR32(0x044, 0x7ff), /* ICR */
+		OTHER(3),	     /* 512 bytes of input */
+		MRD(0x004, 2),	     /* RSR */
+		MWR32(0x030, 0x381), /* CR: loopback */
+		MWR8(0x000, 'x'),    /* DR */
+		MRD(0x000, 2),	     /* DR */
+		MRD(0x002, 1),	     /* unaligned */
+		MRD(0x000, 3),	     /* 64-bit */
+		MRD(0x1000, 2),	     /* past the window */
+		OTHER(0),	     /* reset */
+		OTHER(1),	     /* EOF */
+	};
+	static const uint8_t ns16550[] = {
+		(2 << 5) | 0x80 | 2, /* setup: ns16550, reg-shift 2, irq 70 */
+		MWR32(12, 0x80),     /* LCR: DLAB */
+		MWR32(0, 0x01),	     /* DLL */
+		MWR32(12, 0x03),     /* LCR: 8N1 */
+		MWR8(8, 0xc7),	     /* FCR */
+		MWR32(16, 0x0b),     /* MCR: OUT2 */
+		MWR8(4, 0x03),	     /* IER */
+		MWR32(0, 'H'),	     /* THR */
+		IN(2),
+		'h',
+		'i',	    /* host input */
+		MRD(8, 2),  /* IIR */
+		MRD(20, 0), /* LSR */
+		MRD(0, 2),  /* RBR */
+		MRD(1, 0),  /* unaligned */
+		MRD(0, 1),  /* 16 bits: unhandled */
+		MRD(28, 2), /* SCR */
+		MRD(32, 2), /* past the last register */
+	};
+	static const uint8_t mmio8250[] = {
+		(1 << 5) | 1 | 4, /* setup: uart8250 address, top, quiet */
+		MWR8(7, 0x42),	  /* SCR */
+		MRD(7, 0),	  /* SCR */
+		MRD(4, 2),	  /* MCR..SCR */
+		MRD(6, 2),	  /* past the top: unhandled */
+		MWR8(4, 0x08),	  /* MCR: OUT2 */
+		MWR8(1, 0x02),	  /* IER: THRE */
+		MRD(2, 0),	  /* IIR */
+	};
+
+	put("fuzz_uart", "pl011", NULL, 0, pl011, sizeof(pl011));
+	put("fuzz_uart", "ns16550-shift2", NULL, 0, ns16550, sizeof(ns16550));
+	put("fuzz_uart", "mmio-top", NULL, 0, mmio8250, sizeof(mmio8250));
+}
+
 static void seeds_uart(void)
 {
 	static const uint8_t init[] = {
@@ -263,6 +337,7 @@ static void seeds_uart(void)
 	put("fuzz_uart", "init-io-loopback", NULL, 0, init, sizeof(init));
 	put("fuzz_uart", "wide-top-irq70", NULL, 0, wide, sizeof(wide));
 	put("fuzz_uart", "console-none", NULL, 0, quiet, sizeof(quiet));
+	seeds_uart_mmio();
 }
 
 /* ---- fuzz_virtqueue: setup, arrays, program length, program, RAM ---- */

@@ -392,7 +392,7 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:6: [boot] kernel: ",
 	  "unknown key (valid keys: format, image, cmdline, module, "
-	  "load-address, entry, mode, initrd)" },
+	  "load-address, entry, mode, initrd, dtb)" },
 	{ "no boot section",
 	  RAM,
 	  { 0 },
@@ -434,12 +434,18 @@ static const struct bad bad_cases[] = {
 	  { 0 },
 	  "t.cfg:7: [boot] initrd: ",
 	  "nope.img" },
-	{ "raw without mode",
-	  RAM
-	  "[boot]\nimage = img.elf\nformat = raw\nload-address = 0x100000\n",
+	/* raw without mode: arch_check_config()'s rule (x86 needs one,
+	 * arm64 has none): test_x86_config.c */
+	{ "dtb missing",
+	  OK "dtb = nope.dtb\n",
 	  { 0 },
-	  "t.cfg:6: [boot] mode: ",
-	  "required with format = raw (real, protected or long)" },
+	  "t.cfg:6: [boot] dtb: ",
+	  "/nope.dtb': No such file or directory" },
+	{ "dtb is a directory",
+	  OK "dtb = dir\n",
+	  { 0 },
+	  "t.cfg:6: [boot] dtb: ",
+	  "/dir' is a directory" },
 	{ "raw without load-address",
 	  RAM "[boot]\nimage = img.elf\nformat = raw\nmode = long\n",
 	  { 0 },
@@ -504,7 +510,8 @@ static const struct bad bad_cases[] = {
 	  OK UART0 "baud = 9600\n",
 	  { 0 },
 	  "t.cfg:8: [device \"uart0\"] baud: ",
-	  "unknown key (valid keys: type, port, irq, console, path, input)" },
+	  "unknown key (valid keys: type, port, irq, address, reg-shift, "
+	  "console, path, input)" },
 	{ "bad device enum",
 	  OK UART0 "console = serial\n",
 	  { 0 },
@@ -844,7 +851,34 @@ Test(config, raw_boot)
 	cr_expect(cfg.boot.has_entry);
 	cr_expect_eq(cfg.boot.entry, 0x100010);
 	cr_expect_eq(cfg.boot.mode, CPU_MODE_LONG);
+	cr_expect_eq(cfg.boot.mode_loc.line, 9);
+	cr_expect_eq(cfg.boot.format_loc.line, 5);
 	config_free(&cfg);
+
+	/* Without mode the config loads; the arch decides (x86 rejects it in
+	 * arch_check_config(), arm64 has no modes). */
+	load_ok(&cfg,
+		RAM "[boot]\nformat = raw\nimage = img.elf\n"
+		    "load-address = 0x100000\n",
+		NULL, 0);
+	cr_expect_eq(cfg.boot.mode, CPU_MODE_DEFAULT);
+	cr_expect_eq(cfg.boot.mode_loc.line, 0);
+	config_free(&cfg);
+}
+
+Test(config, boot_dtb)
+{
+	struct vm_config cfg;
+	char *dtb = tmp_path("mod.bin");
+
+	load_ok(&cfg, RAM "[boot]\nimage = img.elf\ndtb = mod.bin\n", NULL, 0);
+	cr_expect_str_eq(cfg.boot.dtb, dtb);
+	cr_expect_eq(cfg.boot.dtb_loc.line, 6);
+	config_free(&cfg);
+	load_ok(&cfg, RAM "[boot]\nimage = img.elf\n", NULL, 0);
+	cr_expect_null(cfg.boot.dtb);
+	config_free(&cfg);
+	free(dtb);
 }
 
 Test(config, syntax_variants)

@@ -590,3 +590,257 @@ Test(uart, check_rules)
 	cfg = dev_cfg_new(&uart8250_type, "com1", NULL);
 	cr_assert_eq(uart8250_type.check(cfg, &err), 0);
 }
+
+/* ---- MMIO: uart8250 with `address`, reg-shift, ns16550 ---- */
+
+extern const struct device_type ns16550_type;
+
+#define MMIO_BASE 0x10000000ull
+
+static uint64_t mrd(uint64_t off, unsigned size)
+{
+	return fake_vm_mmio_read(vm, MMIO_BASE + off, size);
+}
+
+static void mwr(uint64_t off, unsigned size, uint64_t v)
+{
+	fake_vm_mmio_write(vm, MMIO_BASE + off, size, v);
+}
+
+Test(uart, mmio_address_instead_of_port)
+{
+	struct dev_resource res[DEV_MAX_RESOURCES];
+	char p[300], buf[64];
+
+	snprintf(p, sizeof(p), "path=%s", out_path);
+	cfg = dev_cfg_new(&uart8250_type, "com1", "console=file", p,
+			  "address=0x10000000", NULL);
+	cr_assert_eq(uart8250_type.check(cfg, &(struct cfg_error){ "" }), 0);
+	cr_assert_eq(uart8250_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
+	cr_assert_eq(res[0].kind, DEV_RES_MMIO);
+	cr_assert_eq(res[0].base, MMIO_BASE);
+	cr_assert_eq(res[0].size, 8);
+	cr_assert_str_eq(res[0].key, "address");
+	cr_assert_eq(res[1].kind, DEV_RES_IRQ);
+	cr_assert_eq(res[1].base, 4);
+
+	dev = dev_create(vm, cfg, NULL);
+	cr_assert_not_null(dev);
+	cr_assert_null(bus_find(&vm->pio, COM1, 1), "no ports with address");
+	cr_assert_not_null(bus_find(&vm->mmio, MMIO_BASE, 1));
+	cr_assert_null(bus_find(&vm->mmio, MMIO_BASE + 8, 1));
+	cr_assert_eq(mrd(LSR, 1), 0x60);
+	mwr(THR, 1, 'm');
+	/* reg-shift 0: a wide access is split into bytes, as on ports */
+	mwr(SCR, 1, 0x5a);
+	cr_assert_eq(mrd(MCR, 4), 0x5ab06000u, "MCR, LSR, MSR, SCR: %#llx",
+		     (unsigned long long)mrd(MCR, 4));
+	cr_assert_eq(mrd(LSR, 4), ~0u, "past the last register: unhandled");
+	mwr(MCR, 1, 0x08);
+	mwr(IER, 1, 0x02);
+	cr_assert_eq(vm->irq_level[IRQ], 1);
+	read_file(out_path, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "m");
+}
+
+Test(uart, reg_shift_2_word_registers)
+{
+	char p[300], buf[64];
+
+	snprintf(p, sizeof(p), "path=%s", out_path);
+	cfg = dev_cfg_new(&ns16550_type, "uart0", "console=file", p,
+			  "address=0x10000000", "irq=33", "reg-shift=2", NULL);
+	dev = dev_create(vm, cfg, NULL);
+	cr_assert_not_null(dev);
+	cr_assert_not_null(bus_find(&vm->mmio, MMIO_BASE + 31, 1));
+	cr_assert_null(bus_find(&vm->mmio, MMIO_BASE + 32, 1));
+
+	/* 32-bit accesses: the low byte is the register */
+	mwr(THR << 2, 4, 0xffffff00u | 'w');
+	mwr(THR << 2, 1, 'b');
+	mwr(SCR << 2, 4, 0x12345678u);
+	cr_assert_eq(mrd(SCR << 2, 4), 0x78, "upper bytes read 0");
+	cr_assert_eq(mrd(SCR << 2, 1), 0x78);
+	cr_assert_eq(mrd(LSR << 2, 4), 0x60);
+	cr_assert_eq(mrd(IIR << 2, 4), 0x01);
+	mwr(LCR << 2, 4, 0x83);
+	mwr(DLL << 2, 4, 0x0c);
+	cr_assert_eq(mrd(DLL << 2, 4), 0x0c);
+	mwr(LCR << 2, 4, 0x03);
+
+	/* other widths and offsets inside a register are unhandled */
+	cr_assert_eq(mrd(SCR << 2, 2), 0xffff);
+	cr_assert_eq(mrd((SCR << 2) + 1, 1), 0xff);
+	cr_assert_eq(mrd(SCR << 2, 8), ~0ull);
+	mwr((SCR << 2) + 2, 1, 0);
+	mwr(SCR << 2, 2, 0);
+	cr_assert_eq(mrd(SCR << 2, 1), 0x78, "ignored writes");
+
+	/* the interrupt goes to the configured line */
+	mwr(MCR << 2, 4, 0x08);
+	mwr(IER << 2, 4, 0x02);
+	cr_assert_eq(vm->irq_level[33], 1);
+	cr_assert_eq(mrd(IIR << 2, 4), 0x02);
+	cr_assert_eq(vm->irq_level[33], 0);
+
+	read_file(out_path, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "wb");
+}
+
+Test(uart, reg_shift_1_halfword_registers)
+{
+	cfg = dev_cfg_new(&ns16550_type, "uart0", "console=none",
+			  "address=0x10000000", "irq=5", "reg-shift=1", NULL);
+	dev = dev_create(vm, cfg, NULL);
+	cr_assert_not_null(dev);
+	mwr(SCR << 1, 2, 0xaa55);
+	cr_assert_eq(mrd(SCR << 1, 2), 0x55);
+	cr_assert_eq(mrd(SCR << 1, 1), 0x55);
+	cr_assert_eq(mrd(SCR << 1, 4), 0xffffffffu, "4 bytes: unhandled");
+	cr_assert_eq(mrd(LSR << 1, 2), 0x60);
+}
+
+Test(uart, reg_shift_on_ports)
+{
+	struct dev_resource res[DEV_MAX_RESOURCES];
+
+	cfg = dev_cfg_new(&uart8250_type, "com1", "console=none", "reg-shift=2",
+			  NULL);
+	cr_assert_eq(uart8250_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
+	cr_assert_eq(res[0].kind, DEV_RES_PIO);
+	cr_assert_eq(res[0].size, 32);
+	dev = dev_create(vm, cfg, NULL);
+	cr_assert_not_null(dev);
+	fake_vm_pio_write(vm, COM1 + (SCR << 2), 4, 0x99);
+	cr_assert_eq(fake_vm_pio_read(vm, COM1 + (SCR << 2), 1), 0x99);
+}
+
+Test(uart, ns16550_resources)
+{
+	struct dev_resource res[DEV_MAX_RESOURCES];
+
+	cfg = dev_cfg_new(&ns16550_type, "uart0", "address=0x9000000", "irq=40",
+			  "reg-shift=2", NULL);
+	cr_assert_eq(ns16550_type.check(cfg, &(struct cfg_error){ "" }), 0);
+	cr_assert_eq(ns16550_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
+	cr_assert_eq(res[0].kind, DEV_RES_MMIO);
+	cr_assert_eq(res[0].base, 0x9000000);
+	cr_assert_eq(res[0].size, 32);
+	cr_assert_str_eq(res[0].key, "address");
+	cr_assert_eq(res[1].kind, DEV_RES_IRQ);
+	cr_assert_eq(res[1].base, 40);
+	cr_assert_eq(ns16550_type.resources(cfg, res, 1), 1);
+}
+
+Test(uart, mmio_check_rules)
+{
+	struct cfg_error err = { "" };
+
+	/* both port and address: an error at address, naming both */
+	cfg = dev_cfg_new(&uart8250_type, "com1", "port=0x2f8",
+			  "address=0x10000000", NULL);
+	cr_assert_eq(uart8250_type.check(cfg, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "test.cfg:3: [device \"com1\"] address: "),
+		  "%s", err.msg);
+	cr_assert(strstr(err.msg, "port"), "%s", err.msg);
+	dev_cfg_free(cfg);
+
+	/* port at its default with address: fine */
+	cfg = dev_cfg_new(&uart8250_type, "com1", "address=0x10000000", NULL);
+	cr_assert_eq(uart8250_type.check(cfg, &err), 0, "%s", err.msg);
+	dev_cfg_free(cfg);
+
+	/* reg-shift makes 8 ports 32: must end below 0x10000 */
+	cfg = dev_cfg_new(&uart8250_type, "com1", "port=0xfff0", "reg-shift=2",
+			  NULL);
+	cr_assert_eq(uart8250_type.check(cfg, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "[device \"com1\"] port: "), "%s", err.msg);
+	dev_cfg_free(cfg);
+
+	/* the region must not wrap at the top of the address space */
+	cfg = dev_cfg_new(&ns16550_type, "u", "address=0xfffffffffffffff8",
+			  "irq=1", "reg-shift=2", NULL);
+	cr_assert_eq(ns16550_type.check(cfg, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "[device \"u\"] address: "), "%s", err.msg);
+	dev_cfg_free(cfg);
+	cfg = dev_cfg_new(&ns16550_type, "u", "address=0xffffffffffffffe0",
+			  "irq=1", "reg-shift=2", NULL);
+	cr_assert_eq(ns16550_type.check(cfg, &err), 0, "%s", err.msg);
+	dev_cfg_free(cfg);
+
+	/* the console rules still apply */
+	cfg = dev_cfg_new(&ns16550_type, "u", "address=0x1000", "irq=1",
+			  "console=file", NULL);
+	cr_assert_eq(ns16550_type.check(cfg, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "path"), "%s", err.msg);
+}
+
+/* Whole-config errors, as `vmm check` reports them. */
+static int load_cfg(const char *devices, struct cfg_error *err)
+{
+	char img[300], text[1024];
+	struct vm_config vc;
+	FILE *f;
+	int ret;
+
+	snprintf(img, sizeof(img), "%s/img.bin", tmpdir);
+	f = fopen(img, "w");
+	cr_assert_not_null(f);
+	fputs("raw", f);
+	fclose(f);
+	snprintf(text, sizeof(text),
+		 "[memory \"ram\"]\nbase = 0\nsize = 16M\n"
+		 "[boot]\nformat = raw\nimage = img.bin\n"
+		 "load-address = 0x1000\n%s",
+		 devices);
+	ret = config_load_string(&vc, "t.cfg", tmpdir, text, NULL, 0, err);
+	unlink(img);
+	if (!ret)
+		config_free(&vc);
+	return ret;
+}
+
+Test(uart, config_errors)
+{
+	struct cfg_error err = { "" };
+
+	cr_assert_eq(
+		load_cfg("[device \"u\"]\ntype = ns16550\nirq = 5\n", &err),
+		-EINVAL);
+	cr_assert(strstr(err.msg, "t.cfg:8: [device \"u\"] address: "), "%s",
+		  err.msg);
+
+	cr_assert_eq(load_cfg("[device \"u\"]\ntype = ns16550\nirq = 5\n"
+			      "port = 0x3f8\naddress = 0x10000000\n",
+			      &err),
+		     -EINVAL);
+	cr_assert(strstr(err.msg, "[device \"u\"] port: "), "%s", err.msg);
+
+	cr_assert_eq(load_cfg("[device \"u\"]\ntype = uart8250\n"
+			      "port = 0x2f8\naddress = 0x10000000\n",
+			      &err),
+		     -EINVAL);
+	cr_assert(strstr(err.msg, "t.cfg:11: [device \"u\"] address: "), "%s",
+		  err.msg);
+
+	cr_assert_eq(load_cfg("[device \"u\"]\ntype = ns16550\nirq = 5\n"
+			      "address = 0x10000000\nreg-shift = 3\n",
+			      &err),
+		     -EINVAL);
+	cr_assert(strstr(err.msg, "reg-shift"), "%s", err.msg);
+
+	cr_assert_eq(load_cfg("[device \"u\"]\ntype = ns16550\nirq = 5\n"
+			      "address = 0x10000000\nreg-shift = 2\n"
+			      "[device \"v\"]\ntype = uart8250\n"
+			      "address = 0x1000001c\n",
+			      &err),
+		     -EINVAL);
+	cr_assert(strstr(err.msg, "overlaps"), "%s", err.msg);
+
+	cr_assert_eq(load_cfg("[device \"u\"]\ntype = ns16550\nirq = 5\n"
+			      "address = 0x10000000\nreg-shift = 2\n"
+			      "[device \"v\"]\ntype = uart8250\n"
+			      "address = 0x10000020\n",
+			      &err),
+		     0, "%s", err.msg);
+}

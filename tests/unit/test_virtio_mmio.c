@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "dev_cfg.h"
-#include "devices/abi/x86_pc.h"
+#include "devices/abi/platform.h"
 #include "devices/devices.h"
 #include "fake_vm.h"
 #include "test_virtio_drv.h"
@@ -162,9 +162,9 @@ Test(virtio_mmio, bad_accesses_are_harmless)
 	cr_assert_eq(drv_r(&d, VIRTIO_MMIO_QUEUE_NOTIFY), 0);
 	cr_assert_eq(drv_r(&d, VIRTIO_MMIO_INTERRUPT_ACK), 0);
 	/* every offset and size of the block: nothing breaks */
-	for (uint64_t off = 0; off < 0x1000; off++)
+	for (uint64_t off = 0; off < ABI_VIRTIO_MMIO_SLOT_SIZE; off++)
 		for (unsigned s = 1; s <= 8; s <<= 1) {
-			if (off + s > 0x1000)
+			if (off + s > ABI_VIRTIO_MMIO_SLOT_SIZE)
 				continue;
 			fake_vm_mmio_read(vm, BASE + off, s);
 		}
@@ -184,8 +184,10 @@ Test(virtio_mmio, config_space)
 		     0x0807060504030201ULL);
 	/* partly and wholly beyond the 8 bytes */
 	cr_assert_eq(fake_vm_mmio_read(vm, BASE + 0x106, 4), 0x0807);
-	cr_assert_eq(fake_vm_mmio_read(vm, BASE + 0x200, 4), 0);
-	cr_assert_eq(fake_vm_mmio_read(vm, BASE + 0xffc, 4), 0);
+	cr_assert_eq(fake_vm_mmio_read(vm, BASE + 0x1f0, 4), 0);
+	cr_assert_eq(
+		fake_vm_mmio_read(vm, BASE + ABI_VIRTIO_MMIO_SLOT_SIZE - 4, 4),
+		0);
 	fake_vm_mmio_write(vm, BASE + 0x101, 1, 0xaa);
 	cr_assert_eq(dm.config[1], 0xaa);
 	fake_vm_mmio_write(vm, BASE + 0x106, 4, 0xffffffff);
@@ -512,20 +514,24 @@ Test(virtio_cfg, mmio_defaults_from_slot)
 		dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", NULL);
 	struct dev_resource r[DEV_MAX_RESOURCES];
 	unsigned n = virtio_net_type.resources(c, r, DEV_MAX_RESOURCES);
+	/* the host arch's platform (x86: ISA lines 5, 6, 7, ...; arm64: SPI
+	 * 16 + slot) */
+	static const unsigned irqs[] = ABI_VIRTIO_MMIO_IRQS;
 
 	cr_assert_eq(n, 2);
 	cr_assert_eq(r[0].kind, DEV_RES_MMIO);
 	cr_assert_eq(r[0].base, ABI_VIRTIO_MMIO_BASE);
-	cr_assert_eq(r[0].size, 0x1000);
+	cr_assert_eq(r[0].size, ABI_VIRTIO_MMIO_SLOT_SIZE);
 	cr_assert_eq(r[1].kind, DEV_RES_IRQ);
-	cr_assert_eq(r[1].base, 5);
+	cr_assert_eq(r[1].base, irqs[0]);
 	dev_cfg_free(c);
 
 	c = dev_cfg_new(&virtio_net_type, "net1", "transport=mmio", "slot=7",
 			NULL);
 	n = virtio_net_type.resources(c, r, DEV_MAX_RESOURCES);
-	cr_assert_eq(r[0].base, ABI_VIRTIO_MMIO_BASE + 7 * 0x1000);
-	cr_assert_eq(r[1].base, 15);
+	cr_assert_eq(r[0].base,
+		     ABI_VIRTIO_MMIO_BASE + 7 * ABI_VIRTIO_MMIO_SLOT_SIZE);
+	cr_assert_eq(r[1].base, irqs[7]);
 	dev_cfg_free(c);
 
 	c = dev_cfg_new(&virtio_net_type, "net2", "transport=mmio",
@@ -545,20 +551,23 @@ Test(virtio_cfg, mmio_defaults_from_slot)
 
 Test(virtio_cfg, transport_rules)
 {
-	char msg[512];
+	char msg[512], slot[32], addr[48];
 	struct cfg_device *c;
 
-	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", "slot=8",
-			NULL);
+	/* the first slot without a default line */
+	snprintf(slot, sizeof(slot), "slot=%u", ABI_VIRTIO_MMIO_NR_IRQS);
+	snprintf(addr, sizeof(addr), "address=0x%llx",
+		 (unsigned long long)(ABI_VIRTIO_MMIO_BASE +
+				      ABI_VIRTIO_MMIO_SLOT_SIZE / 2));
+	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", slot, NULL);
 	cr_assert_eq(check(c, msg, sizeof(msg)), -EINVAL);
 	cr_assert(strstr(msg, "set irq"), "%s", msg);
 	dev_cfg_free(c);
-	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", "slot=8",
+	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", slot,
 			"irq=16", NULL);
 	cr_assert_eq(check(c, msg, sizeof(msg)), 0, "%s", msg);
 	dev_cfg_free(c);
-	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio",
-			"address=0xd0000800", NULL);
+	c = dev_cfg_new(&virtio_net_type, "net0", "transport=mmio", addr, NULL);
 	cr_assert_eq(check(c, msg, sizeof(msg)), -EINVAL);
 	cr_assert(strstr(msg, "address"), "%s", msg);
 	dev_cfg_free(c);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "dev_cfg.h"
-#include "devices/abi/x86_pc.h"
+#include "devices/abi/platform.h"
 #include "devices/devices.h"
 #include "fake_vm.h"
 #include "test_virtio_drv.h"
@@ -123,10 +123,13 @@ static ssize_t peer_recv(void *buf, size_t len)
 	return -1;
 }
 
+/* the irqfd of slot 0's default line (the host arch's platform) */
 static int irq_efd(void)
 {
+	static const unsigned irqs[] = ABI_VIRTIO_MMIO_IRQS;
+
 	for (unsigned i = 0; i < vm->nr_irqfds; i++)
-		if (vm->irqfds[i].gsi == 5)
+		if (vm->irqfds[i].gsi == irqs[0])
 			return vm->irqfds[i].efd;
 	return -1;
 }

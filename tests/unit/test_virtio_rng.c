@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dev_cfg.h"
-#include "devices/abi/x86_pc.h"
+#include "devices/abi/platform.h"
 #include "fake_vm.h"
 #include "test_virtio_drv.h"
 #include "virtio/virtio.h"

@@ -1,0 +1,309 @@
+#!/bin/sh
+# shellcheck disable=SC3043,SC3028 # busybox ash: local, EPOCHREALTIME
+# The L1 side of tests/nested/arm64-pci.sh: runs inside the nested arm64
+# L1 (tools/nest arm64, root, real KVM) under L1's busybox sh.
+#
+#   arm64-pci-inner.sh CROSS KERNEL INITRD LOGS [CASE...]
+#
+# CROSS is the arm64 cross build (vmm, tools/ivshmem-server,
+# tools/ivshmem-tool). CASEs (default: all five):
+#   net-pci           virtio-net with transport = pci on the TAP vmmnet0
+#                     (L1: 10.0.2.2/24): virtio_pci binds it, its MSI-X
+#                     vectors are ITS-MSI interrupts that count, eth0 gets
+#                     carrier, 5 pings to L1 answered, power-off: exit 0
+#   net-pci-2cpu      the same with 2 vCPUs, the virtio MSIs moved to CPU 1
+#                     (smp_affinity: the guest re-maps them to the second
+#                     redistributor through the ITS) before the pings,
+#                     which must then count on CPU 1
+#   net-pci-vhost     net-pci with vhost = on: /dev/vhost-net in L1 moves the
+#                     packets and signals the MSI routes' irqfds itself
+#   ivshmem-plain     ivshmem mode = plain on a file in L1's /dev/shm: the
+#                     guest maps BAR2 through sysfs resource2, reads L1's
+#                     marker, writes its own, L1 finds it in the file
+#   ivshmem-doorbell  tools/ivshmem-server in L1, ivshmem-tool waits as
+#                     peer 0; the guest (peer 1) reads IVPosition and rings
+#                     peer 0 vector 0 through BAR0 (sysfs resource0): the
+#                     tool must see the doorbell; then the guest turns
+#                     MSI-X on with the function masked (no driver) and
+#                     ivshmem-tool rings it: the PBA must show vector 0
+# The guest's init is tests/nested/l2/arm64-pci-init (console "key: value"
+# lines). Logs: LOGS/CASE.out (console), CASE.err, the server's and tool's
+# output. Exit status: 0 all cases passed, 1 a case failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+cross=$1 kernel=$2 initrd=$3 logs=$4
+shift 4
+cases=${*:-net-pci net-pci-2cpu net-pci-vhost ivshmem-plain ivshmem-doorbell}
+. "$here/arm64-lib.sh"
+
+vmm=$cross/vmm
+work=/tmp/arm64-pci
+rm -rf "$work"
+mkdir -p "$work"
+failed=0
+summary=
+guest_secs=${GUEST_SECS:-240}
+echo "L1: $(uname -r), $(nproc) CPU(s); $(dmesg | grep -o 'kvm \[1\]: .*mode' | head -n 1)"
+
+fail() {
+	echo "  FAIL: $*"
+	case_ok=0
+}
+
+field() {
+	tr -d '\r' <"$2" | sed -n "s/^$1: //p" | head -n 1
+}
+
+# cfg NAME CMDLINE: the common part of the guest's config.
+cfg() {
+	cat <<CFG
+[vm]
+name = $1
+vcpus = 1
+timeout = ${guest_secs}s
+
+[memory "ram"]
+base = 0x40000000
+size = 256M
+
+[boot]
+format = linux
+image = $kernel
+initrd = $initrd
+cmdline = console=ttyAMA0 panic=-1 rdinit=/init $2
+
+[device "uart0"]
+type = pl011
+
+CFG
+}
+
+# run_guest NAME CFG: vmm run, console to $work/NAME.out; sets rc.
+run_guest() {
+	local out="$work/$1.out" err="$work/$1.err" pid
+	"$vmm" run "$2" >"$out" 2>"$err" </dev/null &
+	pid=$!
+	watch_guest $pid "$out" $((guest_secs + 10))
+	wait $pid
+	rc=$?
+	cp "$out" "$err" "$2" "$logs/" 2>/dev/null
+	[ -z "$watch_result" ] || fail "guest stopped by the watchdog: $watch_result"
+	[ "$rc" -eq 0 ] || fail "vmm exited $rc, expected 0"
+	grep -q VMM-L2-INIT-OK "$out" || fail "no VMM-L2-INIT-OK"
+	grep -q 'reboot: Power down' "$out" || fail "no 'reboot: Power down'"
+	local bad
+	bad=$(tr -d '\r' <"$out" | sed -n 's/^klog: <[0-9]>\[ *[0-9.]*\] //p' | allowed_klog)
+	if [ -n "$bad" ]; then
+		fail "unexpected kernel warnings or errors:"
+		echo "$bad" | sed 's/^/    /'
+	fi
+}
+
+# case_net_pci NAME VCPUS [VHOST]
+case_net_pci() {
+	local c=$work/$1.cfg out=$work/$1.out v
+	{
+		cfg l2pci-net "l2pci=net" | sed "s/^vcpus = 1/vcpus = $2/"
+		cat <<CFG
+[device "net0"]
+type = virtio-net
+transport = pci
+tap = vmmnet0
+vhost = ${3:-off}
+mac = 52:54:00:12:34:56
+CFG
+	} >"$c"
+	ip link del vmmnet0 2>/dev/null
+	tunctl -t vmmnet0 >/dev/null && ip addr add 10.0.2.2/24 dev vmmnet0 &&
+		ip link set vmmnet0 up ||
+		{ fail "cannot make the TAP vmmnet0"; return; }
+	run_guest "$1" "$c"
+	ip link del vmmnet0 2>/dev/null
+	v=$(field insmod-failed "$out")
+	[ -z "$v" ] || fail "a module did not load: $v"
+	# virtio 1.x network device 1af4:1041, bound to virtio-pci, with
+	# MSI-X vectors (config + rx + tx).
+	v=$(tr -d '\r' <"$out" | sed -n 's/^pci: \(.* 0x1af4 0x1041 .*\)/\1/p' | head -n 1)
+	case $v in
+	*" 0x020000 driver=virtio-pci msi="[1-9]*) ;;
+	*) fail "pci: '$v' (want 1af4:1041 class 0x020000, driver virtio-pci, MSI vectors)" ;;
+	esac
+	v=$(field net-dev "$out")
+	case $v in
+	"eth0 52:54:00:12:34:56 driver=virtio_net carrier=1 path="*/pci0000:00/0000:00:0[1-9a-f].0/virtio[0-9]*) ;;
+	*) fail "net-dev: '$v' (want eth0 52:54:00:12:34:56, driver virtio_net, carrier 1, on PCI)" ;;
+	esac
+	v=$(field net-addr "$out")
+	[ "$v" = "eth0 10.0.2.15/24" ] || fail "net-addr: '$v'"
+	v=$(field net-ping "$out")
+	case $v in
+	"5 packets transmitted, 5 packets received"*) ;;
+	*) fail "net-ping: '$v' (want 5 of 5 answered)" ;;
+	esac
+	# /proc/interrupts: "N: COUNT... ITS-MSI HWIRQ Edge virtioK-input.0",
+	# one count per CPU: NAME=CPU0/CPU1...
+	local irqs
+	irqs=$(tr -d '\r' <"$out" | sed -n 's/^irq: //p' | grep 'ITS-MSI' |
+		grep virtio | awk '{ s = ""; for (i = 2; $i ~ /^[0-9]+$/; i++)
+			s = s (i > 2 ? "/" : "") $i; print $NF "=" s }' | tr '\n' ' ')
+	echo "  MSI-X interrupts (ITS-MSI), per CPU: $irqs"
+	case $2 in
+	1) case $irqs in
+		*input*=[1-9]*) ;;
+		*) fail "no ITS-MSI interrupt of virtio's rx queue counted: '$irqs'" ;;
+		esac ;;
+	*) v=$(field irq-error "$out")
+		[ -z "$v" ] || fail "$v"
+		# moved to CPU 1 before the pings: CPU 1's column counts
+		case $irqs in
+		*input*=*/[1-9]*) ;;
+		*) fail "no rx ITS-MSI interrupt counted on CPU 1: '$irqs'" ;;
+		esac ;;
+	esac
+	detail="$(field net-ping "$out" | cut -d, -f1-2); ITS-MSI: $irqs"
+}
+
+# ivshmem_dev OUT: the checks both ivshmem cases share.
+ivshmem_dev() {
+	local v
+	v=$(field ivshmem-error "$1")
+	[ -z "$v" ] || fail "guest: $v"
+	v=$(field ivshmem-dev "$1")
+	case $v in
+	*" 0x1af4 0x1110 0x050000") ;;
+	*) fail "no ivshmem device in sysfs: '$v'" ;;
+	esac
+	v=$(field ivshmem-bar2 "$1")
+	case $v in
+	*" 1048576") ;;
+	*) fail "BAR2 in sysfs is not 1 MiB: '$v'" ;;
+	esac
+}
+
+case_ivshmem_plain() {
+	local c=$work/ivshmem-plain.cfg out=$work/ivshmem-plain.out
+	local shm=/dev/shm/vmm-l2-ivshmem-$$ marker="L1-WROTE-THIS-$$"
+	rm -f "$shm"
+	dd if=/dev/zero of="$shm" bs=1024 count=1024 status=none
+	printf '%s' "$marker" | dd of="$shm" conv=notrunc status=none
+	{
+		cfg l2pci-plain "l2pci=plain"
+		cat <<CFG
+[device "shm0"]
+type = ivshmem
+mode = plain
+path = $shm
+size = 1M
+CFG
+	} >"$c"
+	run_guest ivshmem-plain "$c"
+	ivshmem_dev "$out"
+	local v wrote got
+	v=$(field ivshmem-read "$out")
+	[ "$v" = "$marker" ] ||
+		fail "the guest read '$v' at BAR2 offset 0, L1 wrote '$marker'"
+	wrote=$(field ivshmem-wrote "$out")
+	got=$(dd if="$shm" bs=4096 skip=1 count=1 status=none | tr -d '\0')
+	[ -n "$wrote" ] && [ "$got" = "$wrote" ] ||
+		fail "the file has '$got' at 4096, the guest wrote '$wrote'"
+	rm -f "$shm"
+	detail="BAR2 $(field ivshmem-bar2 "$out" | cut -d' ' -f1); L1 read '$got'"
+}
+
+case_ivshmem_doorbell() {
+	local c=$work/ivshmem-doorbell.cfg out=$work/ivshmem-doorbell.out
+	local sock=$work/ivshmem.sock shm=vmm-l2-ivs-$$ i spid tpid rpid trc=0 v
+	"$cross/tools/ivshmem-server" -F -v -S "$sock" -M "$shm" -l 1M -n 2 \
+		2>"$work/server.log" &
+	spid=$!
+	i=0
+	while ! [ -S "$sock" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$sock" ] || { fail "ivshmem-server did not start: $(cat "$work/server.log")"; kill $spid; return; }
+	# The tool joins first: peer ID 0.
+	: >"$work/tool.out"
+	"$cross/tools/ivshmem-tool" -s "$sock" -t $((guest_secs * 1000)) wait 0 \
+		>"$work/tool.out" 2>&1 &
+	tpid=$!
+	wait_for "$work/tool.out" 'waiting on vector 0' 20 $tpid ||
+		fail "ivshmem-tool did not start waiting: $(cat "$work/tool.out")"
+	{
+		cfg l2pci-doorbell "l2pci=doorbell l2ring=0"
+		cat <<CFG
+[device "chan0"]
+type = ivshmem
+mode = doorbell
+server = $sock
+vectors = 2
+CFG
+	} >"$c"
+	# Once the guest has MSI-X on (masked), ring its vector 0.
+	(
+		wait_for "$out" '^ivshmem-msix: ' $((guest_secs - 20)) &&
+			"$cross/tools/ivshmem-tool" -s "$sock" ring \
+				$(($(field ivshmem-ivpos "$out"))) 0
+	) >"$work/ring.out" 2>&1 &
+	rpid=$!
+	run_guest ivshmem-doorbell "$c"
+	kill $rpid 2>/dev/null
+	wait $rpid
+	i=0
+	while kill -0 $tpid 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill $tpid 2>/dev/null
+	wait $tpid || trc=$?
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	cp "$work/tool.out" "$work/ring.out" "$work/server.log" "$logs/" 2>/dev/null
+	rm -f "/dev/shm/$shm"
+	ivshmem_dev "$out"
+	v=$(field ivshmem-ivpos "$out")
+	[ "$v" = 0x00000001 ] || fail "IVPosition reads '$v', want 1 (the second peer)"
+	v=$(field ivshmem-rang "$out")
+	[ "$v" = 0:0 ] || fail "the guest did not ring 0:0: '$v'"
+	grep -q '^doorbell: vector 0, count [1-9]' "$work/tool.out" && [ $trc = 0 ] ||
+		fail "ivshmem-tool saw no doorbell (exit $trc): $(tr '\n' ' ' <"$work/tool.out")"
+	v=$(field ivshmem-pba "$out")
+	[ $((v & 1)) = 1 ] ||
+		fail "L1 rang the guest's vector 0, its PBA reads '$v' (want bit 0; ring: $(tr '\n' ' ' <"$work/ring.out"))"
+	detail="guest IVPosition $(field ivshmem-ivpos "$out"); tool: $(grep '^doorbell:' "$work/tool.out"); guest PBA after L1 rang: $v"
+}
+
+t_all=$EPOCHREALTIME
+for c in $cases; do
+	echo "== $c"
+	case_ok=1 detail=
+	t0=$EPOCHREALTIME
+	case $c in
+	net-pci) case_net_pci net-pci 1 ;;
+	net-pci-2cpu) case_net_pci net-pci-2cpu 2 ;;
+	net-pci-vhost) case_net_pci net-pci-vhost 1 on ;;
+	ivshmem-plain) case_ivshmem_plain ;;
+	ivshmem-doorbell) case_ivshmem_doorbell ;;
+	*) fail "unknown case" ;;
+	esac
+	secs=$(elapsed "$t0" "$EPOCHREALTIME")
+	if [ $case_ok = 1 ]; then
+		echo "  PASS ($secs s): $detail"
+		summary="$summary
+$c | pass | $secs | $detail"
+	else
+		failed=1
+		echo "  --- last console lines ($logs/$c.out):"
+		tr -d '\r' <"$work/$c.out" 2>/dev/null | tail -n 15 | sed 's/^/  | /'
+		echo "  --- stderr:"
+		tail -n 10 "$work/$c.err" 2>/dev/null | sed 's/^/  | /'
+		summary="$summary
+$c | FAIL | $secs |"
+	fi
+done
+echo
+echo "case | result | seconds | detail"
+echo "${summary#?}"
+echo "all cases: $(elapsed "$t_all" "$EPOCHREALTIME") s inside L1"
+exit $failed
