@@ -49,6 +49,7 @@
 
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
+#include "devices/dev_region_irq.h"
 #include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
@@ -554,12 +555,8 @@ static int cmos_create(struct vm *vm, struct device *dev)
 	s->ram[RTC_REG_B] = REG_B_DEFAULT;
 	cmos_reset_regs(s);
 
-	ret = bus_register(vm_bus(vm, VM_BUS_PIO), port, 2, cmos_io, s,
-			   dev->name);
+	ret = dev_bus_register(vm, false, port, 2, cmos_io, s, dev->name);
 	if (ret) {
-		log_err("%s: cannot register ports 0x%llx-0x%llx: %s",
-			dev->name, (unsigned long long)port,
-			(unsigned long long)port + 1, strerror(-ret));
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return ret;

@@ -27,13 +27,14 @@
  * reset, as on the real part, so a driver primes transmission by writing.
  *
  * Receive: host input is read on the main thread into a 4 KiB host-side
- * backlog (as devices/uart8250.c explains: the event loop is level-triggered
- * and cannot be re-armed from a vCPU thread); the RX FIFO the guest sees is
- * its first 32 bytes (1 byte with LCR_H.FEN clear). Input waits in the
- * backlog while the FIFO is full; only when the backlog is full are further
- * bytes dropped, setting RSR.OE, OE on the next byte read from DR and
- * OERIS. CR.RXE is not required either. A regular input file is read at
- * creation (up to 1 MiB) and replayed through the backlog.
+ * backlog (devices/uart_console.h, shared with the 8250: the event loop is
+ * level-triggered and cannot be re-armed from a vCPU thread); the RX FIFO
+ * the guest sees is its first 32 bytes (1 byte with LCR_H.FEN clear).
+ * Input waits in the backlog while the FIFO is full; only when the
+ * backlog is full are further bytes dropped, setting RSR.OE, OE on the
+ * next byte read from DR and OERIS. CR.RXE is not required either. A
+ * regular input file is read at creation (up to 1 MiB) and replayed
+ * through the backlog.
  *
  * Interrupts: RXRIS and RTRIS (receive timeout) are both set while the RX
  * FIFO holds data: there is no character timer, the timeout is treated as
@@ -50,20 +51,20 @@
  * the rest 0); host input already received is kept.
  *
  * Locking: as the 8250: `lock` for registers and FIFOs; console output is
- * written after dropping it, under `tx_lock`.
+ * written after dropping it (devices/uart_console.h).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "devices/abi/arm64_virt.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "devices/dev_region_irq.h"
 #include "devices/devices.h"
+#include "devices/uart_console.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -111,10 +112,7 @@
 
 #define IFLS_RESET 0x12
 
-#define PL011_FIFO_SIZE	     32
-#define PL011_BACKLOG	     4096
-#define PL011_FILE_INPUT_MAX (1u << 20)
-#define PL011_READ_CHUNK     1024
+#define PL011_FIFO_SIZE 32
 
 static const uint8_t pl011_id[8] = { 0x11, 0x10, 0x14, 0x00,
 				     0x0d, 0xf0, 0x05, 0xb1 };
@@ -138,12 +136,12 @@ static const struct dev_param pl011_params[] = {
 
 struct pl011 {
 	pthread_mutex_t lock;
-	pthread_mutex_t tx_lock;
 	struct vm *vm;
 	const char *name;
 	unsigned irq;
-	struct console con;
-	bool watching; /* con.in_fd is watched by the event loop */
+	/* console and host input; the backlog's first pl011_fifo_cap()
+	 * bytes are the RX FIFO */
+	struct uart_console uc;
 
 	uint16_t ibrd, cr, imsc, ris; /* ris: the latched bits (TX, OE) */
 	uint8_t fbrd, lcr_h, ifls, dmacr, ilpr, rsr;
@@ -154,11 +152,6 @@ struct pl011 {
 	/* bytes looped back (CR.LBE), received before host input */
 	uint8_t lb[PL011_FIFO_SIZE];
 	unsigned lb_head, lb_count;
-
-	/* host input; its first pl011_fifo_cap() bytes are the RX FIFO */
-	uint8_t *backlog;
-	size_t bl_cap, bl_head, bl_count;
-	uint64_t dropped;
 
 	struct log_ratelimit rl;
 };
@@ -174,7 +167,7 @@ static unsigned pl011_rx_count(const struct pl011 *s)
 	unsigned cap = pl011_fifo_cap(s), n = MIN(s->lb_count, cap);
 
 	if (!(s->cr & CR_LBE) && n < cap)
-		n += (unsigned)MIN((size_t)(cap - n), s->bl_count);
+		n += (unsigned)MIN((size_t)(cap - n), s->uc.in.count);
 	return n;
 }
 
@@ -189,24 +182,8 @@ static uint16_t pl011_ris(const struct pl011 *s)
 
 static void pl011_update_irq(struct pl011 *s)
 {
-	int level = (pl011_ris(s) & s->imsc) != 0;
-	int ret;
-
-	if (level == s->irq_level)
-		return;
-	s->irq_level = level;
-	ret = vm_set_irq(s->vm, s->irq, level);
-	if (ret < 0)
-		log_ratelimited(&s->rl, LOG_WARN, "%s: cannot set irq %u: %s",
-				s->name, s->irq, strerror(-ret));
-}
-
-static void pl011_backlog_add(struct pl011 *s, const uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len && s->bl_count < s->bl_cap; i++) {
-		s->backlog[(s->bl_head + s->bl_count) % s->bl_cap] = buf[i];
-		s->bl_count++;
-	}
+	dev_irq_set_level(s->vm, s->name, s->irq, &s->irq_level,
+			  (pl011_ris(s) & s->imsc) != 0, &s->rl);
 }
 
 static void pl011_overrun(struct pl011 *s)
@@ -235,10 +212,8 @@ static uint16_t pl011_read_dr(struct pl011 *s)
 		v = s->lb[s->lb_head];
 		s->lb_head = (s->lb_head + 1) % PL011_FIFO_SIZE;
 		s->lb_count--;
-	} else if (!(s->cr & CR_LBE) && s->bl_count) {
-		v = s->backlog[s->bl_head];
-		s->bl_head = (s->bl_head + 1) % s->bl_cap;
-		s->bl_count--;
+	} else if (!(s->cr & CR_LBE) && s->uc.in.count) {
+		v = uart_input_pop(&s->uc.in);
 	} else {
 		return s->dr;
 	}
@@ -366,61 +341,19 @@ static enum bus_status pl011_io(void *opaque, uint64_t offset, uint8_t *data,
 	pl011_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 
-	if (send) {
-		pthread_mutex_lock(&s->tx_lock);
-		console_write(&s->con, &out, 1);
-		pthread_mutex_unlock(&s->tx_lock);
-	}
+	if (send)
+		uart_console_write(&s->uc, &out, 1);
 	return BUS_OK;
 }
 
-static void pl011_stop_input(struct pl011 *s)
-{
-	if (!s->watching)
-		return;
-	vm_unwatch_fd(s->vm, s->con.in_fd);
-	s->watching = false;
-}
-
-/* Main thread: the console's input fd is readable. */
-static void pl011_input(void *opaque)
+/* Main thread, under lock: host input arrived, or was dropped. */
+static void pl011_received(void *opaque, bool overrun)
 {
 	struct pl011 *s = opaque;
-	uint8_t buf[PL011_READ_CHUNK];
-	size_t room;
-	ssize_t n;
 
-	pthread_mutex_lock(&s->lock);
-	room = s->bl_cap - s->bl_count;
-	pthread_mutex_unlock(&s->lock);
-
-	/* Only this thread adds to the backlog, so room can only grow until
-	 * we lock again. With no room, read anyway and drop: bytes left in
-	 * the fd would make the level-triggered loop spin. */
-	n = console_read(&s->con, buf,
-			 room ? MIN(room, sizeof(buf)) : sizeof(buf));
-	if (n == -EAGAIN)
-		return;
-	if (n <= 0) {
-		if (n < 0)
-			log_warn("%s: console input: %s; input stopped",
-				 s->name, strerror((int)-n));
-		pl011_stop_input(s);
-		return;
-	}
-
-	pthread_mutex_lock(&s->lock);
-	if (!room) {
+	if (overrun)
 		pl011_overrun(s);
-		s->dropped += (uint64_t)n;
-		log_ratelimited(&s->rl, LOG_DEBUG,
-				"%s: input overrun, %llu bytes dropped so far",
-				s->name, (unsigned long long)s->dropped);
-	} else {
-		pl011_backlog_add(s, buf, (size_t)n);
-	}
 	pl011_update_irq(s);
-	pthread_mutex_unlock(&s->lock);
 }
 
 static void pl011_reset_regs(struct pl011 *s)
@@ -441,75 +374,8 @@ static void pl011_reset_regs(struct pl011 *s)
 	s->lb_count = 0;
 }
 
-/* Read an fd that cannot be watched into the backlog now, up to its size. */
-static int pl011_read_all_input(struct pl011 *s)
-{
-	uint8_t probe;
-
-	while (s->bl_count < s->bl_cap) {
-		uint8_t buf[PL011_READ_CHUNK];
-		ssize_t n =
-			console_read(&s->con, buf,
-				     MIN(sizeof(buf), s->bl_cap - s->bl_count));
-
-		if (n == 0 || n == -EAGAIN)
-			return 0;
-		if (n < 0) {
-			log_err("%s: cannot read console input: %s", s->name,
-				strerror((int)-n));
-			return (int)n;
-		}
-		pl011_backlog_add(s, buf, (size_t)n);
-	}
-	if (console_read(&s->con, &probe, 1) > 0)
-		log_warn("%s: console input larger than %zu bytes; the rest "
-			 "is ignored",
-			 s->name, s->bl_cap);
-	return 0;
-}
-
-/* As uart8250: watch a terminal/pipe/FIFO/socket; read a regular file (or
- * an fd epoll refuses) now. */
-static int pl011_setup_input(struct pl011 *s, struct vm *vm)
-{
-	struct stat st;
-	size_t cap = PL011_BACKLOG;
-	bool regular;
-	int ret;
-
-	if (s->con.in_fd < 0) {
-		s->bl_cap = 1;
-		s->backlog = calloc(1, 1);
-		return s->backlog ? 0 : -ENOMEM;
-	}
-	regular = fstat(s->con.in_fd, &st) == 0 && S_ISREG(st.st_mode);
-	if (regular)
-		cap = (size_t)MAX((uint64_t)cap,
-				  MIN((uint64_t)st.st_size,
-				      (uint64_t)PL011_FILE_INPUT_MAX));
-	s->backlog = malloc(cap);
-	if (!s->backlog)
-		return -ENOMEM;
-	s->bl_cap = cap;
-	if (regular)
-		return pl011_read_all_input(s);
-
-	ret = vm_watch_fd(vm, s->con.in_fd, pl011_input, s);
-	if (ret == -EPERM)
-		return pl011_read_all_input(s);
-	if (ret < 0) {
-		log_err("%s: cannot watch console input: %s", s->name,
-			strerror(-ret));
-		return ret;
-	}
-	s->watching = true;
-	return 0;
-}
-
 static void pl011_free(struct pl011 *s)
 {
-	free(s->backlog);
-	pthread_mutex_destroy(&s->tx_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -531,29 +397,25 @@ static int pl011_create(struct vm *vm, struct device *dev)
 	s->irq = (unsigned)cfg_dev_num(cfg, "irq");
 	s->rl = (struct log_ratelimit){ .burst = 10, .interval_ms = 1000 };
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->tx_lock, NULL);
 	pl011_reset_regs(s);
 
-	ret = console_open_cfg(&s->con, cfg);
+	ret = uart_console_open(&s->uc, cfg,
+				&(struct uart_input){
+					.vm = vm,
+					.name = s->name,
+					.lock = &s->lock,
+					.rl = &s->rl,
+					.received = pl011_received,
+					.opaque = s,
+				});
 	if (ret) {
-		log_err("%s: cannot open console: %s", dev->name,
-			strerror(-ret));
 		pl011_free(s);
 		return ret;
 	}
-	ret = pl011_setup_input(s, vm);
-	if (!ret) {
-		ret = bus_register(vm_bus(vm, VM_BUS_MMIO), base,
-				   ABI_PL011_SIZE, pl011_io, s, dev->name);
-		if (ret)
-			log_err("%s: cannot register MMIO 0x%llx-0x%llx: %s",
-				dev->name, (unsigned long long)base,
-				(unsigned long long)(base + ABI_PL011_SIZE - 1),
-				strerror(-ret));
-	}
+	ret = dev_bus_register(vm, true, base, ABI_PL011_SIZE, pl011_io, s,
+			       dev->name);
 	if (ret) {
-		pl011_stop_input(s);
-		console_close(&s->con);
+		uart_console_close(&s->uc);
 		pl011_free(s);
 		return ret;
 	}
@@ -577,8 +439,7 @@ static void pl011_destroy(struct device *dev)
 
 	if (!s)
 		return;
-	pl011_stop_input(s);
-	console_close(&s->con);
+	uart_console_close(&s->uc);
 	pl011_free(s);
 	dev->priv = NULL;
 }
@@ -586,23 +447,8 @@ static void pl011_destroy(struct device *dev)
 static unsigned pl011_resources(const struct cfg_device *cfg,
 				struct dev_resource *res, unsigned max)
 {
-	unsigned n = 0;
-
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_MMIO,
-			.base = cfg_dev_num(cfg, "address"),
-			.size = ABI_PL011_SIZE,
-			.key = "address",
-		};
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_IRQ,
-			.base = cfg_dev_num(cfg, "irq"),
-			.size = 1,
-			.key = "irq",
-		};
-	return n;
+	return dev_region_irq_resources(cfg, DEV_RES_MMIO, "address",
+					ABI_PL011_SIZE, res, max);
 }
 
 /* Listed in devices/registry.c. */

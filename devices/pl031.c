@@ -45,6 +45,7 @@
 
 #include "devices/abi/arm64_virt.h"
 #include "vmm/config.h"
+#include "devices/dev_region_irq.h"
 #include "devices/devices.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
@@ -110,16 +111,8 @@ static uint32_t pl031_count_at(const struct pl031 *s, time_t sec)
 
 static void pl031_update_irq(struct pl031 *s)
 {
-	int level = (s->ris & s->imsc & RTC_INT) != 0;
-	int ret;
-
-	if (level == s->irq_level)
-		return;
-	s->irq_level = level;
-	ret = vm_set_irq(s->vm, s->irq, level);
-	if (ret < 0)
-		log_ratelimited(&s->rl, LOG_WARN, "%s: cannot set irq %u: %s",
-				s->name, s->irq, strerror(-ret));
+	dev_irq_set_level(s->vm, s->name, s->irq, &s->irq_level,
+			  (s->ris & s->imsc & RTC_INT) != 0, &s->rl);
 }
 
 /*
@@ -288,15 +281,10 @@ static int pl031_create(struct vm *vm, struct device *dev)
 		goto err;
 	}
 	s->watching = true;
-	ret = bus_register(vm_bus(vm, VM_BUS_MMIO), base, ABI_PL031_SIZE,
-			   pl031_io, s, dev->name);
-	if (ret) {
-		log_err("%s: cannot register MMIO 0x%llx-0x%llx: %s", dev->name,
-			(unsigned long long)base,
-			(unsigned long long)(base + ABI_PL031_SIZE - 1),
-			strerror(-ret));
+	ret = dev_bus_register(vm, true, base, ABI_PL031_SIZE, pl031_io, s,
+			       dev->name);
+	if (ret)
 		goto err;
-	}
 	dev->priv = s;
 	return 0;
 
@@ -328,23 +316,8 @@ static void pl031_destroy(struct device *dev)
 static unsigned pl031_resources(const struct cfg_device *cfg,
 				struct dev_resource *res, unsigned max)
 {
-	unsigned n = 0;
-
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_MMIO,
-			.base = cfg_dev_num(cfg, "address"),
-			.size = ABI_PL031_SIZE,
-			.key = "address",
-		};
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_IRQ,
-			.base = cfg_dev_num(cfg, "irq"),
-			.size = 1,
-			.key = "irq",
-		};
-	return n;
+	return dev_region_irq_resources(cfg, DEV_RES_MMIO, "address",
+					ABI_PL031_SIZE, res, max);
 }
 
 /* Listed in devices/registry.c. */

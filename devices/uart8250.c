@@ -25,10 +25,11 @@
  * reported source, or writing THR, clears it.
  *
  * Receive: the guest sees a 16-byte FIFO (1 byte with FIFOs disabled).
- * Host input is read on the main thread into a host-side backlog; the
- * receive FIFO the guest sees is the first 16 (or 1) bytes of it. Why a
- * backlog instead of leaving unread bytes in the fd: the event loop is
- * level-triggered and the watch cannot be re-armed from a vCPU thread
+ * Host input is read on the main thread into a host-side backlog
+ * (devices/uart_console.h, shared with the PL011); the receive FIFO the
+ * guest sees is the first 16 (or 1) bytes of it. Why a backlog instead of
+ * leaving unread bytes in the fd: the event loop is level-triggered and
+ * the watch cannot be re-armed from a vCPU thread
  * (vmm/vm.h), so bytes left in the fd would make the main thread spin until
  * the guest reads. The backlog (4 KiB, like a terminal's input buffer) gives
  * flow control for pastes and scripted input; only when it is full are
@@ -54,21 +55,22 @@
  *
  * Locking: bus accesses come from vCPU threads, input from the main thread.
  * `lock` protects the registers, FIFO and backlog; console output is
- * written after dropping it (under `tx_lock`, which only serialises output),
- * so a blocked stdout never blocks the main thread.
+ * written after dropping it (under the console's `tx_lock`, which only
+ * serialises output: devices/uart_console.h), so a blocked stdout never
+ * blocks the main thread.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "devices/abi/x86_pc.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "devices/dev_region_irq.h"
 #include "devices/devices.h"
+#include "devices/uart_console.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -140,10 +142,7 @@
 #define MSR_DCD	       0x80
 #define MSR_DELTA_MASK 0x0f
 
-#define UART_FIFO_SIZE	    16
-#define UART_BACKLOG	    4096
-#define UART_FILE_INPUT_MAX (1u << 20)
-#define UART_READ_CHUNK	    1024
+#define UART_FIFO_SIZE 16
 
 #define UART_MAX_SHIFT 2
 /* The highest MMIO base at reg-shift 0; check() applies the shift. */
@@ -196,13 +195,13 @@ static const struct dev_param ns16550_params[] = {
 
 struct uart {
 	pthread_mutex_t lock;
-	pthread_mutex_t tx_lock;
 	struct vm *vm;
 	const char *name;
 	unsigned irq;
 	unsigned shift; /* reg-shift */
-	struct console con;
-	bool watching; /* con.in_fd is watched by the event loop */
+	/* console and host input; the backlog's first uart_fifo_cap()
+	 * bytes are the visible FIFO */
+	struct uart_console uc;
 
 	/* registers; LSR keeps only its error bits, the rest is derived */
 	uint8_t ier, lcr, mcr, lsr, msr_delta, scr, dll, dlm, fcr;
@@ -213,11 +212,6 @@ struct uart {
 	/* bytes looped back (MCR.LOOP), received before host input */
 	uint8_t lb[UART_FIFO_SIZE];
 	unsigned lb_head, lb_count;
-
-	/* host input; its first uart_fifo_cap() bytes are the visible FIFO */
-	uint8_t *backlog;
-	size_t bl_cap, bl_head, bl_count;
-	uint64_t dropped;
 
 	struct log_ratelimit rl;
 };
@@ -241,16 +235,8 @@ static unsigned uart_rx_count(const struct uart *s)
 	unsigned cap = uart_fifo_cap(s), n = s->lb_count;
 
 	if (!(s->mcr & MCR_LOOP) && n < cap)
-		n += (unsigned)MIN((size_t)(cap - n), s->bl_count);
+		n += (unsigned)MIN((size_t)(cap - n), s->uc.in.count);
 	return n;
-}
-
-static void uart_backlog_add(struct uart *s, const uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len && s->bl_count < s->bl_cap; i++) {
-		s->backlog[(s->bl_head + s->bl_count) % s->bl_cap] = buf[i];
-		s->bl_count++;
-	}
 }
 
 /* A byte arriving at the receiver in loopback mode. */
@@ -273,10 +259,8 @@ static uint8_t uart_rx_pop(struct uart *s)
 		s->rbr = s->lb[s->lb_head];
 		s->lb_head = (s->lb_head + 1) % UART_FIFO_SIZE;
 		s->lb_count--;
-	} else if (!(s->mcr & MCR_LOOP) && s->bl_count) {
-		s->rbr = s->backlog[s->bl_head];
-		s->bl_head = (s->bl_head + 1) % s->bl_cap;
-		s->bl_count--;
+	} else if (!(s->mcr & MCR_LOOP) && s->uc.in.count) {
+		s->rbr = uart_input_pop(&s->uc.in);
 	}
 	return s->rbr;
 }
@@ -304,15 +288,8 @@ static void uart_update_irq(struct uart *s)
 {
 	int level = !(uart_iir(s) & IIR_NO_INT) && (s->mcr & MCR_OUT2) &&
 		    !(s->mcr & MCR_LOOP);
-	int ret;
 
-	if (level == s->irq_level)
-		return;
-	s->irq_level = level;
-	ret = vm_set_irq(s->vm, s->irq, level);
-	if (ret < 0)
-		log_ratelimited(&s->rl, LOG_WARN, "%s: cannot set irq %u: %s",
-				s->name, s->irq, strerror(-ret));
+	dev_irq_set_level(s->vm, s->name, s->irq, &s->irq_level, level, &s->rl);
 }
 
 /* The modem status inputs (MSR bits 4-7) as the guest sees them. */
@@ -485,61 +462,19 @@ static enum bus_status uart_io(void *opaque, uint64_t offset, uint8_t *data,
 	uart_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 
-	if (nout) {
-		pthread_mutex_lock(&s->tx_lock);
-		console_write(&s->con, out, nout);
-		pthread_mutex_unlock(&s->tx_lock);
-	}
+	if (nout)
+		uart_console_write(&s->uc, out, nout);
 	return BUS_OK;
 }
 
-static void uart_stop_input(struct uart *s)
-{
-	if (!s->watching)
-		return;
-	vm_unwatch_fd(s->vm, s->con.in_fd);
-	s->watching = false;
-}
-
-/* Main thread: the console's input fd is readable. */
-static void uart_input(void *opaque)
+/* Main thread, under lock: host input arrived, or was dropped. */
+static void uart_received(void *opaque, bool overrun)
 {
 	struct uart *s = opaque;
-	uint8_t buf[UART_READ_CHUNK];
-	size_t room;
-	ssize_t n;
 
-	pthread_mutex_lock(&s->lock);
-	room = s->bl_cap - s->bl_count;
-	pthread_mutex_unlock(&s->lock);
-
-	/* Only this thread adds to the backlog, so room can only grow until
-	 * we lock again. With no room at all, read anyway and drop: leaving
-	 * the bytes in the fd would make the level-triggered loop spin. */
-	n = console_read(&s->con, buf,
-			 room ? MIN(room, sizeof(buf)) : sizeof(buf));
-	if (n == -EAGAIN)
-		return;
-	if (n <= 0) {
-		if (n < 0)
-			log_warn("%s: console input: %s; input stopped",
-				 s->name, strerror((int)-n));
-		uart_stop_input(s);
-		return;
-	}
-
-	pthread_mutex_lock(&s->lock);
-	if (!room) {
+	if (overrun)
 		s->lsr |= LSR_OE;
-		s->dropped += (uint64_t)n;
-		log_ratelimited(&s->rl, LOG_DEBUG,
-				"%s: input overrun, %llu bytes dropped so far",
-				s->name, (unsigned long long)s->dropped);
-	} else {
-		uart_backlog_add(s, buf, (size_t)n);
-	}
 	uart_update_irq(s);
-	pthread_mutex_unlock(&s->lock);
 }
 
 static void uart_reset_regs(struct uart *s)
@@ -556,76 +491,6 @@ static void uart_reset_regs(struct uart *s)
 	s->rbr = 0;
 	s->thre_pending = false;
 	uart_lb_clear(s);
-}
-
-/* Read an fd that cannot be watched into the backlog now, up to its size. */
-static int uart_read_all_input(struct uart *s)
-{
-	uint8_t probe;
-
-	/* Bounded: each round adds at least one byte or ends the loop. */
-	while (s->bl_count < s->bl_cap) {
-		uint8_t buf[UART_READ_CHUNK];
-		ssize_t n =
-			console_read(&s->con, buf,
-				     MIN(sizeof(buf), s->bl_cap - s->bl_count));
-
-		if (n == 0 || n == -EAGAIN)
-			return 0;
-		if (n < 0) {
-			log_err("%s: cannot read console input: %s", s->name,
-				strerror((int)-n));
-			return (int)n;
-		}
-		uart_backlog_add(s, buf, (size_t)n);
-	}
-	if (console_read(&s->con, &probe, 1) > 0)
-		log_warn("%s: console input larger than %zu bytes; the rest "
-			 "is ignored",
-			 s->name, s->bl_cap);
-	return 0;
-}
-
-/*
- * Set up the input side. A terminal, pipe, FIFO or socket is watched by the
- * event loop. A regular file (or another fd epoll refuses, like /dev/null)
- * is always "ready": it is read now, up to UART_FILE_INPUT_MAX bytes, and
- * replayed to the guest through the backlog.
- */
-static int uart_setup_input(struct uart *s, struct vm *vm)
-{
-	struct stat st;
-	size_t cap = UART_BACKLOG;
-	bool regular;
-	int ret;
-
-	if (s->con.in_fd < 0) {
-		s->bl_cap = 1;
-		s->backlog = calloc(1, 1);
-		return s->backlog ? 0 : -ENOMEM;
-	}
-	regular = fstat(s->con.in_fd, &st) == 0 && S_ISREG(st.st_mode);
-	if (regular)
-		cap = (size_t)MAX((uint64_t)cap,
-				  MIN((uint64_t)st.st_size,
-				      (uint64_t)UART_FILE_INPUT_MAX));
-	s->backlog = malloc(cap);
-	if (!s->backlog)
-		return -ENOMEM;
-	s->bl_cap = cap;
-	if (regular)
-		return uart_read_all_input(s);
-
-	ret = vm_watch_fd(vm, s->con.in_fd, uart_input, s);
-	if (ret == -EPERM)
-		return uart_read_all_input(s);
-	if (ret < 0) {
-		log_err("%s: cannot watch console input: %s", s->name,
-			strerror(-ret));
-		return ret;
-	}
-	s->watching = true;
-	return 0;
 }
 
 /* The UART is on MMIO: ns16550 always, uart8250 when `address` is set. */
@@ -669,36 +534,28 @@ static int uart_create(struct vm *vm, struct device *dev)
 	s->shift = (unsigned)shift;
 	s->rl = (struct log_ratelimit){ .burst = 10, .interval_ms = 1000 };
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->tx_lock, NULL);
 	uart_reset_regs(s);
 
-	ret = console_open_cfg(&s->con, cfg);
-	if (ret) {
-		log_err("%s: cannot open console: %s", dev->name,
-			strerror(-ret));
+	ret = uart_console_open(&s->uc, cfg,
+				&(struct uart_input){
+					.vm = vm,
+					.name = s->name,
+					.lock = &s->lock,
+					.rl = &s->rl,
+					.received = uart_received,
+					.opaque = s,
+				});
+	if (ret)
 		goto err_free;
-	}
-	ret = uart_setup_input(s, vm);
+	ret = dev_bus_register(vm, mmio, base, size, uart_io, s, dev->name);
 	if (ret)
 		goto err_console;
-	ret = bus_register(vm_bus(vm, mmio ? VM_BUS_MMIO : VM_BUS_PIO), base,
-			   size, uart_io, s, dev->name);
-	if (ret) {
-		log_err("%s: cannot register %s 0x%llx-0x%llx: %s", dev->name,
-			mmio ? "MMIO" : "ports", (unsigned long long)base,
-			(unsigned long long)(base + size - 1), strerror(-ret));
-		goto err_input;
-	}
 	dev->priv = s;
 	return 0;
 
-err_input:
-	uart_stop_input(s);
 err_console:
-	console_close(&s->con);
+	uart_console_close(&s->uc);
 err_free:
-	free(s->backlog);
-	pthread_mutex_destroy(&s->tx_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return ret;
@@ -720,10 +577,7 @@ static void uart_destroy(struct device *dev)
 
 	if (!s)
 		return;
-	uart_stop_input(s);
-	console_close(&s->con);
-	free(s->backlog);
-	pthread_mutex_destroy(&s->tx_lock);
+	uart_console_close(&s->uc);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	dev->priv = NULL;
@@ -732,23 +586,11 @@ static void uart_destroy(struct device *dev)
 static unsigned uart_resources(const struct cfg_device *cfg,
 			       struct dev_resource *res, unsigned max)
 {
-	unsigned n = 0;
+	bool mmio = uart_cfg_mmio(cfg);
 
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = uart_cfg_mmio(cfg) ? DEV_RES_MMIO : DEV_RES_PIO,
-			.base = uart_cfg_base(cfg),
-			.size = uart_cfg_size(cfg),
-			.key = uart_cfg_mmio(cfg) ? "address" : "port",
-		};
-	if (n < max)
-		res[n++] = (struct dev_resource){
-			.kind = DEV_RES_IRQ,
-			.base = cfg_dev_num(cfg, "irq"),
-			.size = 1,
-			.key = "irq",
-		};
-	return n;
+	return dev_region_irq_resources(cfg, mmio ? DEV_RES_MMIO : DEV_RES_PIO,
+					mmio ? "address" : "port",
+					uart_cfg_size(cfg), res, max);
 }
 
 static int uart_check(const struct cfg_device *cfg, struct cfg_error *err)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,15 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n\n%s", usage);
 	return VMM_EXIT_USAGE;
+}
+
+/* The log level -q and -v ask for; none of them: leave it. */
+static void set_log_level(const struct run_opts *o)
+{
+	if (o->quiet)
+		log_set_level(LOG_ERR);
+	else if (o->verbose)
+		log_set_level(o->verbose > 1 ? LOG_DEBUG : LOG_INFO);
 }
 
 /* Parse run/check/dumpdtb options. Returns -1 to go on, else an exit
@@ -312,10 +322,7 @@ static int cmd_dumpdtb(int argc, char **argv)
 	ret = parse_opts(argc, argv, dumpdtb_usage, CMD_DUMPDTB, &o);
 	if (ret >= 0)
 		return ret;
-	if (o.quiet)
-		log_set_level(LOG_ERR);
-	else if (o.verbose)
-		log_set_level(o.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	set_log_level(&o);
 	out = o.output ? o.output : "-";
 	if (!o.output && isatty(STDOUT_FILENO))
 		return usage_error(dumpdtb_usage,
@@ -487,10 +494,7 @@ static int cmd_run(int argc, char **argv)
 	ret = parse_opts(argc, argv, run_usage, CMD_RUN, &o);
 	if (ret >= 0)
 		return ret;
-	if (o.quiet)
-		log_set_level(LOG_ERR);
-	else if (o.verbose)
-		log_set_level(o.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	set_log_level(&o);
 	ret = load_config(&o, &cfg);
 	if (ret)
 		return ret;
@@ -577,6 +581,12 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	open_std_fds();
+	/* Large buffers (a kernel image read whole, its inflated copy) are
+	 * mmap()ed and go back to the system when freed. glibc otherwise
+	 * raises its mmap threshold to the size of the first such buffer
+	 * freed, and the next ones stay in the heap for the whole run:
+	 * tens of MiB of RSS next to a guest that needs a few. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return VMM_EXIT_USAGE;

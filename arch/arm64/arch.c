@@ -19,6 +19,7 @@
 #include "devices/abi/arm64_virt.h"
 #include "devices/pci.h"
 #include "vmm/device.h"
+#include "vmm/platform.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
 
@@ -30,10 +31,7 @@ _Static_assert(VM_MAX_CHIP_ROUTES >= ABI_GIC_NR_SPIS,
 	       "every SPI must keep its GSI route next to the MSI routes");
 
 /* The GIC's frames: RAM and devices must stay clear of them. */
-static const struct {
-	uint64_t base, size;
-	const char *what;
-} gic_regions[] = {
+static const struct platform_region gic_regions[] = {
 	{ ABI_GIC_DIST_BASE, ABI_GIC_DIST_SIZE, "GIC distributor" },
 	{ ABI_GIC_CPU_BASE, ABI_GIC_CPU_SIZE, "GICv2 CPU interface" },
 	{ ABI_GIC_ITS_BASE, ABI_GIC_ITS_SIZE, "GICv3 ITS" },
@@ -41,10 +39,7 @@ static const struct {
 };
 
 /* The PCI host bridge's regions, there when a PCI device is configured. */
-static const struct {
-	uint64_t base, size;
-	const char *what;
-} pci_regions[] = {
+static const struct platform_region pci_regions[] = {
 	{ ABI_PCI_MMIO32_BASE, ABI_PCI_MMIO32_SIZE,
 	  "PCI 32-bit memory window" },
 	{ ABI_PCI_ECAM_BASE, ABI_PCI_ECAM_SIZE, "PCI ECAM" },
@@ -69,48 +64,24 @@ static const struct pci_layout pci_layout_arm64 = {
  */
 static bool vm_has_its;
 
-static int mem_overlap_error(struct cfg_error *err, const struct cfg_memory *m,
-			     const char *what, uint64_t base, uint64_t size,
-			     const char *note)
-{
-	char sec[64];
-
-	snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
-	cfg_error_at(err, &m->loc, sec, NULL,
-		     "0x%llx-0x%llx overlaps the %s at 0x%llx-0x%llx%s",
-		     (unsigned long long)m->base,
-		     (unsigned long long)(m->base + m->size - 1), what,
-		     (unsigned long long)base,
-		     (unsigned long long)(base + size - 1), note);
-	return -EINVAL;
-}
-
 static int check_memory(const struct vm_config *cfg, struct cfg_error *err)
 {
 	bool pci = pci_cfg_wanted(cfg), ram = false;
+	int ret = 0;
 
-	for (unsigned i = 0; i < cfg->nr_mem; i++) {
+	for (unsigned i = 0; !ret && i < cfg->nr_mem; i++) {
 		const struct cfg_memory *m = &cfg->mem[i];
 
 		ram |= !m->readonly;
-		for (unsigned j = 0; j < ARRAY_SIZE(gic_regions); j++)
-			if (ranges_overlap(m->base, m->size,
-					   gic_regions[j].base,
-					   gic_regions[j].size))
-				return mem_overlap_error(
-					err, m, gic_regions[j].what,
-					gic_regions[j].base,
-					gic_regions[j].size, "");
-		for (unsigned j = 0; pci && j < ARRAY_SIZE(pci_regions); j++)
-			if (ranges_overlap(m->base, m->size,
-					   pci_regions[j].base,
-					   pci_regions[j].size))
-				return mem_overlap_error(
-					err, m, pci_regions[j].what,
-					pci_regions[j].base,
-					pci_regions[j].size,
-					" (there is a PCI device)");
+		ret = platform_check_mem(m, gic_regions,
+					 ARRAY_SIZE(gic_regions), "", err);
+		if (!ret && pci)
+			ret = platform_check_mem(
+				m, pci_regions, ARRAY_SIZE(pci_regions),
+				" (there is a PCI device)", err);
 	}
+	if (ret)
+		return ret;
 	if (!ram) {
 		cfg_error_at(err, &cfg->boot.image_loc, "boot", "image",
 			     "no writable [memory] region to load the image "
@@ -121,23 +92,12 @@ static int check_memory(const struct vm_config *cfg, struct cfg_error *err)
 	return 0;
 }
 
-static int region_error(struct cfg_error *err, const struct cfg_device *d,
-			const struct dev_resource *rr, const char *what,
-			uint64_t base, uint64_t size)
-{
-	cfg_dev_error(err, d, rr->key,
-		      "0x%llx-0x%llx overlaps the %s (0x%llx-0x%llx)",
-		      (unsigned long long)rr->base,
-		      (unsigned long long)(rr->base + rr->size - 1), what,
-		      (unsigned long long)base,
-		      (unsigned long long)(base + size - 1));
-	return -EINVAL;
-}
-
 static int check_resource(const struct vm_config *cfg,
 			  const struct cfg_device *d,
 			  const struct dev_resource *rr, struct cfg_error *err)
 {
+	int ret;
+
 	switch (rr->kind) {
 	case DEV_RES_PIO:
 		cfg_dev_error(err, d, rr->key,
@@ -157,45 +117,21 @@ static int check_resource(const struct vm_config *cfg,
 		}
 		return 0;
 	case DEV_RES_MMIO:
-		for (unsigned j = 0; j < ARRAY_SIZE(gic_regions); j++)
-			if (ranges_overlap(rr->base, rr->size,
-					   gic_regions[j].base,
-					   gic_regions[j].size))
-				return region_error(err, d, rr,
-						    gic_regions[j].what,
-						    gic_regions[j].base,
-						    gic_regions[j].size);
-		for (unsigned j = 0;
-		     pci_cfg_wanted(cfg) && j < ARRAY_SIZE(pci_regions); j++)
-			if (ranges_overlap(rr->base, rr->size,
-					   pci_regions[j].base,
-					   pci_regions[j].size))
-				return region_error(err, d, rr,
-						    pci_regions[j].what,
-						    pci_regions[j].base,
-						    pci_regions[j].size);
-		return 0;
+		ret = platform_check_res(d, rr, gic_regions,
+					 ARRAY_SIZE(gic_regions), err);
+		if (!ret && pci_cfg_wanted(cfg))
+			ret = platform_check_res(d, rr, pci_regions,
+						 ARRAY_SIZE(pci_regions), err);
+		return ret;
 	}
 	return 0;
 }
 
 static int check_devices(const struct vm_config *cfg, struct cfg_error *err)
 {
-	for (unsigned i = 0; i < cfg->nr_devices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-		struct dev_resource res[DEV_MAX_RESOURCES];
-		unsigned n = 0;
-		int ret;
+	int ret = platform_check_devices(cfg, check_resource, err);
 
-		if (d->type->resources)
-			n = d->type->resources(d, res, DEV_MAX_RESOURCES);
-		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++) {
-			ret = check_resource(cfg, d, &res[r], err);
-			if (ret)
-				return ret;
-		}
-	}
-	return pci_cfg_check(cfg, err);
+	return ret ? ret : pci_cfg_check(cfg, err);
 }
 
 /* [boot] dtb: a flattened device tree Linux would take. */
@@ -282,24 +218,14 @@ void arch_print_layout(const struct vm_config *cfg, FILE *out)
 {
 	fprintf(out, "\narm64 platform (in-kernel GICv3, or GICv2 on hosts "
 		     "without v3):\n");
-	for (unsigned j = 0; j < ARRAY_SIZE(gic_regions); j++)
-		fprintf(out, "  0x%08llx-0x%08llx  %s\n",
-			(unsigned long long)gic_regions[j].base,
-			(unsigned long long)(gic_regions[j].base +
-					     gic_regions[j].size - 1),
-			gic_regions[j].what);
+	platform_print_regions(out, gic_regions, ARRAY_SIZE(gic_regions));
 	fprintf(out, "  PSCI 0.2+ (hvc), architected timer (PPIs %u, %u)\n",
 		ABI_TIMER_PPI_VIRT, ABI_TIMER_PPI_PHYS);
 	if (!pci_cfg_wanted(cfg))
 		return;
 	fprintf(out, "\nPCI host bridge (00:00.0, bus 0; MSIs through the "
 		     "GICv3 ITS, no INTx):\n");
-	for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++)
-		fprintf(out, "  0x%08llx-0x%08llx  %s\n",
-			(unsigned long long)pci_regions[j].base,
-			(unsigned long long)(pci_regions[j].base +
-					     pci_regions[j].size - 1),
-			pci_regions[j].what);
+	platform_print_regions(out, pci_regions, ARRAY_SIZE(pci_regions));
 }
 
 const struct pci_layout *arm64_pci(const struct vm_config *cfg, bool its)

@@ -267,11 +267,22 @@ static const struct cfg_device *stdout_uart(const struct vm_config *cfg)
 	return first;
 }
 
-static void amba_clocks(struct fdtb *b, bool uart)
+/*
+ * A PrimeCell device (the arm,primecell binding): NAME@BASE, compatible
+ * COMPAT and "arm,primecell", SPI spi level-high, and the clocks: a UART's
+ * uartclk and apb_pclk, any other device's apb_pclk.
+ */
+static void node_amba(struct fdtb *b, const char *name, const char *compat,
+		      uint64_t base, uint64_t size, uint32_t spi, bool uart)
 {
 	static const char *const uart_names[] = { "uartclk", "apb_pclk" };
 	const uint32_t clk[2] = { PHANDLE_CLK, PHANDLE_CLK };
+	const char *const compats[] = { compat, "arm,primecell" };
 
+	fb_begin(b, "%s@%" PRIx64, name, base);
+	fb_strs(b, "compatible", 2, compats);
+	fb_reg(b, base, size);
+	fb_spi(b, spi, IRQ_LEVEL_HIGH);
 	if (uart) {
 		fb_cells(b, "clocks", 2, clk);
 		fb_strs(b, "clock-names", 2, uart_names);
@@ -279,32 +290,20 @@ static void amba_clocks(struct fdtb *b, bool uart)
 		fb_cells(b, "clocks", 1, clk);
 		fb_str(b, "clock-names", "apb_pclk");
 	}
+	fb_end(b);
 }
 
 static void node_pl011(struct fdtb *b, const struct cfg_device *d)
 {
-	static const char *const compat[] = { "arm,pl011", "arm,primecell" };
-	uint64_t base = uart_base(d);
-
-	fb_begin(b, "serial@%" PRIx64, base);
-	fb_strs(b, "compatible", 2, compat);
-	fb_reg(b, base, ABI_PL011_SIZE);
-	fb_spi(b, (uint32_t)dev_num(d, "irq", ABI_PL011_IRQ), IRQ_LEVEL_HIGH);
-	amba_clocks(b, true);
-	fb_end(b);
+	node_amba(b, "serial", "arm,pl011", uart_base(d), ABI_PL011_SIZE,
+		  (uint32_t)dev_num(d, "irq", ABI_PL011_IRQ), true);
 }
 
 static void node_pl031(struct fdtb *b, const struct cfg_device *d)
 {
-	static const char *const compat[] = { "arm,pl031", "arm,primecell" };
-	uint64_t base = dev_num(d, "address", ABI_PL031_BASE);
-
-	fb_begin(b, "rtc@%" PRIx64, base);
-	fb_strs(b, "compatible", 2, compat);
-	fb_reg(b, base, ABI_PL031_SIZE);
-	fb_spi(b, (uint32_t)dev_num(d, "irq", ABI_PL031_IRQ), IRQ_LEVEL_HIGH);
-	amba_clocks(b, false);
-	fb_end(b);
+	node_amba(b, "rtc", "arm,pl031", dev_num(d, "address", ABI_PL031_BASE),
+		  ABI_PL031_SIZE, (uint32_t)dev_num(d, "irq", ABI_PL031_IRQ),
+		  false);
 }
 
 static void node_16550(struct fdtb *b, const struct cfg_device *d)

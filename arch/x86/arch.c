@@ -16,15 +16,13 @@
 #include "arch/x86/x86.h"
 #include "devices/abi/x86_pc.h"
 #include "devices/pci.h"
+#include "vmm/platform.h"
 #include "vmm/util.h"
 #include "vmm/vm_impl.h"
 
 const char arch_name[] = "x86_64";
 
-static const struct {
-	uint64_t base, size;
-	const char *what;
-} fixed_regions[] = {
+static const struct platform_region fixed_regions[] = {
 	{ X86_IOAPIC_BASE, X86_IOAPIC_SIZE, "IOAPIC" },
 	{ X86_LAPIC_BASE, X86_LAPIC_SIZE, "local APIC" },
 	{ X86_KVM_IDENT_MAP, X86_KVM_PRIVATE_SIZE, "KVM TSS/identity map" },
@@ -32,111 +30,81 @@ static const struct {
 
 /* Ports of the in-kernel PICs and PIT (arch_vm_init()): KVM handles them
  * itself, so a device placed there would never see an access. */
-static const struct {
-	uint64_t base, size;
-	const char *what;
-} kernel_ports[] = {
-	{ 0x20, 2, "master 8259 PIC" },	 { 0x40, 4, "i8254 PIT" },
-	{ 0x61, 1, "PIT speaker port" }, { 0xa0, 2, "slave 8259 PIC" },
-	{ 0x4d0, 2, "8259 ELCR" },
+static const struct platform_region kernel_ports[] = {
+	{ 0x20, 2, "master 8259 PIC", true },
+	{ 0x40, 4, "i8254 PIT", true },
+	{ 0x61, 1, "PIT speaker port", true },
+	{ 0xa0, 2, "slave 8259 PIC", true },
+	{ 0x4d0, 2, "8259 ELCR", true },
 };
 
 /* Interrupt lines of the in-kernel IOAPIC (KVM's default GSI routing);
  * KVM_IRQ_LINE silently drops a higher one. */
 #define X86_IOAPIC_PINS 24
 
-static int check_device_resources(const struct vm_config *cfg,
-				  struct cfg_error *err)
+static int check_resource(const struct vm_config *cfg,
+			  const struct cfg_device *d,
+			  const struct dev_resource *rr, struct cfg_error *err)
 {
-	for (unsigned i = 0; i < cfg->nr_devices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-		struct dev_resource res[DEV_MAX_RESOURCES];
-		unsigned n = 0;
+	const struct platform_region *k;
 
-		if (d->type->resources)
-			n = d->type->resources(d, res, DEV_MAX_RESOURCES);
-		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++) {
-			const struct dev_resource *rr = &res[r];
-
-			if (rr->kind == DEV_RES_IRQ &&
-			    (rr->base == 0 || rr->base == 2)) {
-				cfg_dev_error(
-					err, d, rr->key,
-					"IRQ %llu belongs to the in-kernel "
-					"%s",
-					(unsigned long long)rr->base,
-					rr->base ? "PIC cascade" : "PIT");
-				return -EINVAL;
-			}
-			if (rr->kind == DEV_RES_IRQ &&
-			    rr->base >= X86_IOAPIC_PINS) {
-				cfg_dev_error(err, d, rr->key,
-					      "IRQ %llu does not exist: the "
-					      "IOAPIC has lines 0 to %u",
-					      (unsigned long long)rr->base,
-					      X86_IOAPIC_PINS - 1);
-				return -EINVAL;
-			}
-			if (rr->kind != DEV_RES_PIO)
-				continue;
-			for (unsigned k = 0; k < ARRAY_SIZE(kernel_ports);
-			     k++) {
-				uint64_t kb = kernel_ports[k].base;
-				uint64_t ks = kernel_ports[k].size;
-
-				if (!ranges_overlap(rr->base, rr->size, kb, ks))
-					continue;
-				cfg_dev_error(
-					err, d, rr->key,
-					"ports 0x%llx-0x%llx overlap the "
-					"%s (0x%llx-0x%llx), which KVM "
-					"emulates in the kernel",
-					(unsigned long long)rr->base,
-					(unsigned long long)(rr->base +
-							     rr->size - 1),
-					kernel_ports[k].what,
-					(unsigned long long)kb,
-					(unsigned long long)(kb + ks - 1));
-				return -EINVAL;
-			}
-		}
+	(void)cfg;
+	if (rr->kind == DEV_RES_IRQ && (rr->base == 0 || rr->base == 2)) {
+		cfg_dev_error(err, d, rr->key,
+			      "IRQ %llu belongs to the in-kernel %s",
+			      (unsigned long long)rr->base,
+			      rr->base ? "PIC cascade" : "PIT");
+		return -EINVAL;
 	}
-	return 0;
-}
-
-/* Memory m overlaps the platform's region `what` at [base, base + size):
- * the error (note: more words after it, or ""). -EINVAL. */
-static int mem_overlap_error(struct cfg_error *err, const struct cfg_memory *m,
-			     const char *what, uint64_t base, uint64_t size,
-			     const char *note)
-{
-	char sec[64];
-
-	snprintf(sec, sizeof(sec), "memory \"%s\"", m->name);
-	cfg_error_at(err, &m->loc, sec, NULL,
-		     "0x%llx-0x%llx overlaps the %s at 0x%llx-0x%llx%s",
-		     (unsigned long long)m->base,
-		     (unsigned long long)(m->base + m->size - 1), what,
-		     (unsigned long long)base,
-		     (unsigned long long)(base + size - 1), note);
+	if (rr->kind == DEV_RES_IRQ && rr->base >= X86_IOAPIC_PINS) {
+		cfg_dev_error(err, d, rr->key,
+			      "IRQ %llu does not exist: the IOAPIC has lines "
+			      "0 to %u",
+			      (unsigned long long)rr->base,
+			      X86_IOAPIC_PINS - 1);
+		return -EINVAL;
+	}
+	if (rr->kind != DEV_RES_PIO)
+		return 0;
+	k = platform_region_hit(kernel_ports, ARRAY_SIZE(kernel_ports), true,
+				rr->base, rr->size);
+	if (!k)
+		return 0;
+	cfg_dev_error(err, d, rr->key,
+		      "ports 0x%llx-0x%llx overlap the %s (0x%llx-0x%llx), "
+		      "which KVM emulates in the kernel",
+		      (unsigned long long)rr->base,
+		      (unsigned long long)(rr->base + rr->size - 1), k->what,
+		      (unsigned long long)k->base,
+		      (unsigned long long)(k->base + k->size - 1));
 	return -EINVAL;
 }
 
 /* The PCI host bridge's fixed regions (devices/pci.c, arch_pci_layout()),
  * there when a PCI device is configured. */
-static const struct {
-	bool pio;
-	uint64_t base, size;
-	const char *what;
-} pci_regions[] = {
-	{ true, ABI_PCI_CONFIG_ADDRESS, 8, "PCI configuration ports" },
-	{ true, ABI_PCI_IO_BASE, ABI_PCI_IO_SIZE, "PCI I/O window" },
-	{ false, ABI_PCI_MMIO32_BASE, ABI_PCI_MMIO32_SIZE,
+static const struct platform_region pci_regions[] = {
+	{ ABI_PCI_CONFIG_ADDRESS, 8, "PCI configuration ports", true },
+	{ ABI_PCI_IO_BASE, ABI_PCI_IO_SIZE, "PCI I/O window", true },
+	{ ABI_PCI_MMIO32_BASE, ABI_PCI_MMIO32_SIZE,
 	  "PCI 32-bit memory window" },
-	{ false, ABI_PCI_ECAM_BASE, ABI_PCI_ECAM_SIZE, "PCI ECAM" },
-	{ false, ABI_PCI_MMIO64_BASE, ABI_PCI_MMIO64_SIZE,
+	{ ABI_PCI_ECAM_BASE, ABI_PCI_ECAM_SIZE, "PCI ECAM" },
+	{ ABI_PCI_MMIO64_BASE, ABI_PCI_MMIO64_SIZE,
 	  "PCI 64-bit memory window" },
 };
+
+static int check_pci_resource(const struct vm_config *cfg,
+			      const struct cfg_device *d,
+			      const struct dev_resource *rr,
+			      struct cfg_error *err)
+{
+	(void)cfg;
+	/* pc-reset's 0xcf9: the host bridge forwards it. */
+	if (rr->kind == DEV_RES_PIO && rr->base == ABI_PC_RESET_PORT &&
+	    rr->size == 1 && !strcmp(d->type->name, "pc-reset"))
+		return 0;
+	return platform_check_res(d, rr, pci_regions, ARRAY_SIZE(pci_regions),
+				  err);
+}
 
 static int check_pci(const struct vm_config *cfg, struct cfg_error *err)
 {
@@ -144,64 +112,11 @@ static int check_pci(const struct vm_config *cfg, struct cfg_error *err)
 
 	if (ret || !pci_cfg_wanted(cfg))
 		return ret;
-	for (unsigned i = 0; i < cfg->nr_mem; i++) {
-		const struct cfg_memory *m = &cfg->mem[i];
-
-		for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++) {
-			if (pci_regions[j].pio ||
-			    !ranges_overlap(m->base, m->size,
-					    pci_regions[j].base,
-					    pci_regions[j].size))
-				continue;
-			return mem_overlap_error(err, m, pci_regions[j].what,
-						 pci_regions[j].base,
-						 pci_regions[j].size,
-						 " (there is a PCI device)");
-		}
-	}
-	for (unsigned i = 0; i < cfg->nr_devices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-		struct dev_resource res[DEV_MAX_RESOURCES];
-		unsigned n = 0;
-
-		if (d->type->resources)
-			n = d->type->resources(d, res, DEV_MAX_RESOURCES);
-		for (unsigned r = 0; r < MIN(n, DEV_MAX_RESOURCES); r++) {
-			const struct dev_resource *rr = &res[r];
-
-			if (rr->kind == DEV_RES_IRQ)
-				continue;
-			/* pc-reset's 0xcf9: the host bridge forwards it. */
-			if (rr->kind == DEV_RES_PIO &&
-			    rr->base == ABI_PC_RESET_PORT && rr->size == 1 &&
-			    !strcmp(d->type->name, "pc-reset"))
-				continue;
-			for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++) {
-				if (pci_regions[j].pio !=
-					    (rr->kind == DEV_RES_PIO) ||
-				    !ranges_overlap(rr->base, rr->size,
-						    pci_regions[j].base,
-						    pci_regions[j].size))
-					continue;
-				cfg_dev_error(
-					err, d, rr->key,
-					"0x%llx-0x%llx overlaps the %s "
-					"(0x%llx-0x%llx)",
-					(unsigned long long)rr->base,
-					(unsigned long long)(rr->base +
-							     rr->size - 1),
-					pci_regions[j].what,
-					(unsigned long long)pci_regions[j].base,
-					(unsigned long long)(pci_regions[j]
-								     .base +
-							     pci_regions[j]
-								     .size -
-							     1));
-				return -EINVAL;
-			}
-		}
-	}
-	return 0;
+	for (unsigned i = 0; !ret && i < cfg->nr_mem; i++)
+		ret = platform_check_mem(&cfg->mem[i], pci_regions,
+					 ARRAY_SIZE(pci_regions),
+					 " (there is a PCI device)", err);
+	return ret ? ret : platform_check_devices(cfg, check_pci_resource, err);
 }
 
 int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
@@ -209,17 +124,10 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 	int ret;
 
 	for (unsigned i = 0; i < cfg->nr_mem; i++) {
-		const struct cfg_memory *m = &cfg->mem[i];
-
-		for (unsigned j = 0; j < ARRAY_SIZE(fixed_regions); j++) {
-			if (!ranges_overlap(m->base, m->size,
-					    fixed_regions[j].base,
-					    fixed_regions[j].size))
-				continue;
-			return mem_overlap_error(err, m, fixed_regions[j].what,
-						 fixed_regions[j].base,
-						 fixed_regions[j].size, "");
-		}
+		ret = platform_check_mem(&cfg->mem[i], fixed_regions,
+					 ARRAY_SIZE(fixed_regions), "", err);
+		if (ret)
+			return ret;
 	}
 	if (cfg->boot.dtb) {
 		cfg_error_at(err, &cfg->boot.dtb_loc, "boot", "dtb",
@@ -248,30 +156,19 @@ int arch_check_config(const struct vm_config *cfg, struct cfg_error *err)
 			return -EINVAL;
 		}
 	}
-	ret = check_device_resources(cfg, err);
+	ret = platform_check_devices(cfg, check_resource, err);
 	return ret ? ret : check_pci(cfg, err);
 }
 
 void arch_print_layout(const struct vm_config *cfg, FILE *out)
 {
 	fprintf(out, "\nx86_64 platform (in-kernel):\n");
-	for (unsigned j = 0; j < ARRAY_SIZE(fixed_regions); j++)
-		fprintf(out, "  0x%08llx-0x%08llx  %s\n",
-			(unsigned long long)fixed_regions[j].base,
-			(unsigned long long)(fixed_regions[j].base +
-					     fixed_regions[j].size - 1),
-			fixed_regions[j].what);
+	platform_print_regions(out, fixed_regions, ARRAY_SIZE(fixed_regions));
 	fprintf(out, "  8259 PICs, i8254 PIT (ports 0x40-0x43, 0x61)\n");
 	if (!pci_cfg_wanted(cfg))
 		return;
 	fprintf(out, "\nPCI host bridge (00:00.0, bus 0):\n");
-	for (unsigned j = 0; j < ARRAY_SIZE(pci_regions); j++)
-		fprintf(out, "  %s0x%08llx-0x%08llx  %s\n",
-			pci_regions[j].pio ? "port " : "",
-			(unsigned long long)pci_regions[j].base,
-			(unsigned long long)(pci_regions[j].base +
-					     pci_regions[j].size - 1),
-			pci_regions[j].what);
+	platform_print_regions(out, pci_regions, ARRAY_SIZE(pci_regions));
 }
 
 static int get_supported_cpuid(struct vm *vm, struct x86_vm *xv)

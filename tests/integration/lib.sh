@@ -32,21 +32,10 @@ cfg() {
 	echo "$f"
 }
 
-# The usual platform: 32 MiB RAM at 0, COM1, debug-exit, ACPI PM, RTC.
-# $1 = name, $2 = [boot] body (multi-line), $3 = extra sections.
-std_cfg() {
-	cfg "$1" <<EOF2
-[vm]
-name = $1
-timeout = 60s
-
-[memory "ram"]
-base = 0
-size = 32M
-
-[boot]
-$2
-
+# pc_devices [rtc]: the usual platform's devices on stdout: COM1,
+# debug-exit, ACPI PM and, with "rtc", the CMOS RTC.
+pc_devices() {
+	cat <<EOF2
 [device "com1"]
 type = uart8250
 
@@ -55,11 +44,39 @@ type = debug-exit
 
 [device "pm"]
 type = acpi-pm
-
-[device "rtc"]
-type = cmos-rtc
-${3:-}
 EOF2
+	if [ "${1:-}" = rtc ]; then
+		printf '\n[device "rtc"]\ntype = cmos-rtc\n'
+	fi
+}
+
+# pc_cfg NAME VM-KEYS BOOT-BODY [rtc]: the usual platform's config on
+# stdout: [vm] NAME and VM-KEYS (multi-line), 32 MiB RAM at 0, [boot]
+# BOOT-BODY (multi-line) and pc_devices.
+pc_cfg() {
+	cat <<EOF2
+[vm]
+name = $1
+$2
+
+[memory "ram"]
+base = 0
+size = 32M
+
+[boot]
+$3
+
+EOF2
+	pc_devices "${4:-}"
+}
+
+# The usual platform: 32 MiB RAM at 0, COM1, debug-exit, ACPI PM, RTC.
+# $1 = name, $2 = [boot] body (multi-line), $3 = extra sections.
+std_cfg() {
+	{
+		pc_cfg "$1" "timeout = 60s" "$2" rtc
+		echo "${3:-}"
+	} | cfg "$1"
 }
 
 # vmm ARGS... : run vmm with stdin from $IN (default /dev/null), console to

@@ -62,34 +62,19 @@ rt_need_cpus() {
 
 # rt_cfg NAME CMDLINE [VM-KEYS] [EXTRA-SECTIONS]: the demo guest.
 rt_cfg() {
-	cfg "$1" <<EOF2
-[vm]
-name = $1
-timeout = 120s
-${3:-}
+	{
+		rt_pc_cfg "$1" demo.elf "$2" "${3:-}" rtc
+		echo "${4:-}"
+	} | cfg "$1"
+}
 
-[memory "ram"]
-base = 0
-size = 32M
-
-[boot]
-format = multiboot
-image = $GUESTS/demo.elf
-cmdline = $2
-
-[device "com1"]
-type = uart8250
-
-[device "exit"]
-type = debug-exit
-
-[device "pm"]
-type = acpi-pm
-
-[device "rtc"]
-type = cmos-rtc
-${4:-}
-EOF2
+# rt_pc_cfg NAME GUEST CMDLINE VM-KEYS [rtc]: pc_cfg for multiboot GUEST
+# with a 120 s timeout.
+rt_pc_cfg() {
+	pc_cfg "$1" "timeout = 120s
+$4" "format = multiboot
+image = $GUESTS/$2
+cmdline = $3" "${5:-}"
 }
 
 # rt_start CONFIG [ARGS...]: `vmm run` in the background (RT_PID is vmm
@@ -525,30 +510,7 @@ test_check_without_rt_settings() {
 
 # rt_latency_cfg NAME CMDLINE [VM-KEYS]
 rt_latency_cfg() {
-	cfg "$1" <<EOF2
-[vm]
-name = $1
-timeout = 120s
-${3:-}
-
-[memory "ram"]
-base = 0
-size = 32M
-
-[boot]
-format = multiboot
-image = $GUESTS/latency.elf
-cmdline = $2
-
-[device "com1"]
-type = uart8250
-
-[device "exit"]
-type = debug-exit
-
-[device "pm"]
-type = acpi-pm
-EOF2
+	rt_pc_cfg "$1" latency.elf "$2" "${3:-}" | cfg "$1"
 }
 
 # rt_latency_expect SAMPLES TIMER: the report line is there, counts SAMPLES

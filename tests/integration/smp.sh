@@ -104,14 +104,7 @@ size = 31M
 image = $GUESTS/smp.elf
 cmdline = cpus=2
 
-[device "com1"]
-type = uart8250
-
-[device "exit"]
-type = debug-exit
-
-[device "pm"]
-type = acpi-pm
+$(pc_devices)
 EOF
 )"
 	expect_out "^smp: no madt: no RSDP\$"

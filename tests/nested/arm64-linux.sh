@@ -35,14 +35,9 @@ cross=$(cd "${1:?usage: arm64-linux.sh CROSS CACHE [CASE...]}" && pwd)
 mkdir -p "${2:?usage: arm64-linux.sh CROSS CACHE [CASE...]}"
 cache=$(cd "$2" && pwd)
 shift 2
-for c in "$@"; do
-	[[ " ${all_cases[*]} " == *" $c "* ]] ||
-		{ echo "arm64-linux: unknown case $c (${all_cases[*]})" >&2; exit 2; }
-done
-[ -x "$cross/vmm" ] || { echo "arm64-linux: no $cross/vmm" >&2; exit 1; }
-# Cheap when the fixture has run: fetches and builds only what is missing.
-# shellcheck disable=SC2086
-"$src/tools/nest" --cache "$cache" ${NEST_OPTIONS:-} --prepare arm64
+# shellcheck source=arm64-l1-lib.sh
+. "$here/arm64-l1-lib.sh"
+arm64_prepare arm64-linux "${all_cases[*]}" vmm "$@"
 initrd=$("$here/l2/arm64-mkinitrd" "$cache" "$cross/l2-arm64")
 kernel=$cache/arm64/vmlinuz
 envs=(--env GUEST_SECS)
@@ -58,22 +53,14 @@ fi
 if [[ " $* " == *" qemu-net "* ]]; then
 	envs+=(--env "QEMU=$("$here/l2/arm64-qemu" "$cross/l2-arm64/qemu")")
 fi
-rc=0
-for cpu in ${NEST_CPUS:-max cortex-a72}; do
-	logs=$cross/l2-arm64/logs/$cpu
-	rm -rf "$logs"
-	mkdir -p "$logs"
-	echo "=== L1 CPU $cpu"
-	start=$SECONDS
-	r=0
+# run_l1 CPU LOGS [CASE...]: the cases in one L1.
+run_l1() {
+	local cpu=$1 logs=$2
+	shift 2
 	# shellcheck disable=SC2086
 	"$src/tools/nest" --cache "$cache" --cpu "$cpu" --rw "$logs" \
 		--timeout "${NEST_TIMEOUT:-900}" "${envs[@]}" ${NEST_OPTIONS:-} \
 		arm64 -- sh "$here/l2/arm64-linux-inner.sh" "$cross/vmm" \
-		"$kernel" "$initrd" "$logs" "$@" || r=$?
-	echo "arm64-linux: L1 CPU $cpu: status $r, $((SECONDS - start)) s (L1 boot included); logs in $logs"
-	if [ $r -gt $rc ]; then
-		rc=$r
-	fi
-done
-exit $rc
+		"$kernel" "$initrd" "$logs" "$@"
+}
+arm64_each_cpu arm64-linux "$cross/l2-arm64/logs" "$@"

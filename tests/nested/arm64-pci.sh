@@ -42,32 +42,19 @@ cross=$(cd "${1:?usage: arm64-pci.sh CROSS CACHE [CASE...]}" && pwd)
 mkdir -p "${2:?usage: arm64-pci.sh CROSS CACHE [CASE...]}"
 cache=$(cd "$2" && pwd)
 shift 2
-for c in "$@"; do
-	[[ " ${all_cases[*]} " == *" $c "* ]] ||
-		{ echo "arm64-pci: unknown case $c (${all_cases[*]})" >&2; exit 2; }
-done
-for f in vmm tools/ivshmem-server tools/ivshmem-tool; do
-	[ -x "$cross/$f" ] || { echo "arm64-pci: no $cross/$f" >&2; exit 1; }
-done
-# shellcheck disable=SC2086
-"$src/tools/nest" --cache "$cache" ${NEST_OPTIONS:-} --prepare arm64
+# shellcheck source=arm64-l1-lib.sh
+. "$here/arm64-l1-lib.sh"
+arm64_prepare arm64-pci "${all_cases[*]}" \
+	"vmm tools/ivshmem-server tools/ivshmem-tool" "$@"
 initrd=$("$here/l2/arm64-pci-mkinitrd" "$cache" "$cross/l2-arm64")
-rc=0
-for cpu in ${NEST_CPUS:-max cortex-a72}; do
-	logs=$cross/l2-arm64/pci-logs/$cpu
-	rm -rf "$logs"
-	mkdir -p "$logs"
-	echo "=== L1 CPU $cpu"
-	start=$SECONDS
-	r=0
+# run_l1 CPU LOGS [CASE...]: the cases in one L1.
+run_l1() {
+	local cpu=$1 logs=$2
+	shift 2
 	# shellcheck disable=SC2086
 	"$src/tools/nest" --cache "$cache" --cpu "$cpu" --rw "$logs" \
 		--timeout "${NEST_TIMEOUT:-900}" --env GUEST_SECS ${NEST_OPTIONS:-} \
 		arm64 -- sh "$here/l2/arm64-pci-inner.sh" "$cross" \
-		"$cache/arm64/vmlinuz" "$initrd" "$logs" "$@" || r=$?
-	echo "arm64-pci: L1 CPU $cpu: status $r, $((SECONDS - start)) s (L1 boot included); logs in $logs"
-	if [ $r -gt $rc ]; then
-		rc=$r
-	fi
-done
-exit $rc
+		"$cache/arm64/vmlinuz" "$initrd" "$logs" "$@"
+}
+arm64_each_cpu arm64-pci "$cross/l2-arm64/pci-logs" "$@"

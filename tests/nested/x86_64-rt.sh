@@ -63,39 +63,19 @@ die() {
 	exit 1
 }
 
+# shellcheck source=../integration/lib.sh
+. "$src/tests/integration/lib.sh"
+
 # cfg NAME IMAGE CMDLINE: the real-time guest config, printed path.
 cfg() {
-	cat >"$work/$1.cfg" <<EOF
-[vm]
-name = $1
-vcpus = 2
+	pc_cfg "$1" "vcpus = 2
 pin = 2,3
 sched = fifo:80
 io-cpus = 0,1
 mlock = yes
-timeout = 300s
-
-[memory "ram"]
-base = 0
-size = 32M
-
-[boot]
-format = multiboot
+timeout = 300s" "format = multiboot
 image = $guests/$2
-cmdline = $3
-
-[device "com1"]
-type = uart8250
-
-[device "exit"]
-type = debug-exit
-
-[device "pm"]
-type = acpi-pm
-
-[device "rtc"]
-type = cmos-rtc
-EOF
+cmdline = $3" rtc >"$work/$1.cfg"
 	echo "$work/$1.cfg"
 }
 

@@ -14,43 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#define CFG_HELPERS_ARCH_STUBS
 #include "arch/arch.h"
+#include "cfg_helpers.h"
 #include "devices/abi/arm64_virt.h"
 #include "vmm/config.h"
 #include "vmm/vm_impl.h"
 
-/* cpu.c's exit handling calls into vmm/vm.c and vmm/vcpu.c, which the
- * unit tests do not link; none of it runs here. */
-bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,
-		  const char *fmt, ...)
-{
-	cr_assert_fail("vm_stop_with");
-	return false;
-}
-
-void vcpu_guest_fault(struct vcpu *vcpu, const char *fmt, ...)
-{
-	cr_assert_fail("vcpu_guest_fault");
-}
-
-const char *kvm_exit_name(unsigned reason)
-{
-	return "?";
-}
-
 static char dir[64];
-
-static void write_file(const char *name, const void *data, size_t size)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	cr_assert(f, "create %s", path);
-	cr_assert_eq(fwrite(data, 1, size, f), size);
-	fclose(f);
-}
 
 static void setup(void)
 {
@@ -58,26 +29,17 @@ static void setup(void)
 	static uint8_t rom[65536];
 	char tree[256];
 
-	snprintf(dir, sizeof(dir), "/tmp/vmm-test-arm64cfg-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	write_file("img.bin", img, sizeof(img));
-	write_file("rom.bin", rom, sizeof(rom));
-	write_file("junk.dtb", "not a device tree at all, really", 32);
+	cfg_test_mkdtemp(dir, sizeof(dir), "arm64cfg");
+	cfg_test_write(dir, "img.bin", img, sizeof(img));
+	cfg_test_write(dir, "rom.bin", rom, sizeof(rom));
+	cfg_test_write(dir, "junk.dtb", "not a device tree at all, really", 32);
 	cr_assert_eq(fdt_create_empty_tree(tree, sizeof(tree)), 0);
-	write_file("good.dtb", tree, fdt_totalsize(tree));
+	cfg_test_write(dir, "good.dtb", tree, fdt_totalsize(tree));
 }
 
 static void teardown(void)
 {
-	static const char *const names[] = { "img.bin", "rom.bin", "junk.dtb",
-					     "good.dtb", "out.dtb" };
-	char path[128];
-
-	for (unsigned i = 0; i < 5; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	cfg_test_rm_tree(dir);
 }
 
 /* lines 1-3 */
@@ -85,26 +47,15 @@ static void teardown(void)
 /* lines 4-7 */
 #define RAW "[boot]\nimage = img.bin\nformat = raw\nload-address = 0x40080000\n"
 
-static int load(struct vm_config *cfg, const char *text)
+static void load(struct vm_config *cfg, const char *text)
 {
-	struct cfg_error err = { { 0 } };
-	int ret = config_load_string(cfg, "t.cfg", dir, text, NULL, 0, &err);
-
-	cr_assert_eq(ret, 0, "config_load: %s", err.msg);
-	return ret;
+	cfg_test_load(cfg, dir, text);
 }
 
 /* Load text and run the arch rules. */
 static int check(const char *text, struct cfg_error *err)
 {
-	struct vm_config cfg;
-	int ret;
-
-	load(&cfg, text);
-	memset(err, 0, sizeof(*err));
-	ret = arch_check_config(&cfg, err);
-	config_free(&cfg);
-	return ret;
+	return cfg_test_arch_check(dir, text, err);
 }
 
 TestSuite(arm64_config, .init = setup, .fini = teardown);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/arm64.h"
+#include "cfg_helpers.h"
 #include "devices/abi/arm64_virt.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
@@ -37,8 +38,7 @@ static void setup(void)
 	char path[128];
 	FILE *f;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vmm-test-fdt-XXXXXX");
-	cr_assert(mkdtemp(tmpdir));
+	cfg_test_mkdtemp(tmpdir, sizeof(tmpdir), "fdt");
 	snprintf(path, sizeof(path), "%s/Image", tmpdir);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
@@ -51,34 +51,21 @@ static void setup(void)
 	cfg_loaded = false;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	if (cfg_loaded)
 		config_free(&cfg);
 	free(fdt);
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cfg_test_rm_tree(tmpdir);
 }
 
 TestSuite(arm64_fdt, .init = setup, .fini = teardown);
 
 static void load(const char *text)
 {
-	struct cfg_error err;
-
 	if (cfg_loaded)
 		config_free(&cfg);
-	cr_assert_eq(
-		config_load_string(&cfg, "t.cfg", tmpdir, text, NULL, 0, &err),
-		0, "config: %s", err.msg);
+	cfg_test_load(&cfg, tmpdir, text);
 	cfg_loaded = true;
 }
 

@@ -6,8 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dev_cfg.h"
-#include "fake_vm.h"
+#include "dev_fixture.h"
 #include "vmm/util.h"
 
 extern const struct device_type cmos_rtc_type;
@@ -33,10 +32,6 @@ extern const struct device_type cmos_rtc_type;
 #define B_BINARY 0x04
 #define B_24H	 0x02
 
-static struct vm *vm;
-static struct cfg_device *cfg;
-static struct device *dev;
-
 static void create(const char *setting)
 {
 	vm = fake_vm_new();
@@ -45,22 +40,12 @@ static void create(const char *setting)
 	cr_assert_not_null(dev);
 }
 
-static void teardown(void)
-{
-	dev_destroy(dev);
-	dev = NULL;
-	dev_cfg_free(cfg);
-	cfg = NULL;
-	fake_vm_free(vm);
-	vm = NULL;
-}
-
 static void setup(void)
 {
 	create(NULL);
 }
 
-TestSuite(cmos_rtc, .init = setup, .fini = teardown);
+TestSuite(cmos_rtc, .init = setup, .fini = dev_fixture_teardown);
 
 static uint8_t rd(uint8_t reg)
 {
@@ -364,7 +349,7 @@ Test(cmos_rtc, memory_size_bytes)
 {
 	unsigned sum = 0;
 
-	teardown();
+	dev_fixture_teardown();
 	vm = fake_vm_new();
 	cr_assert_eq(mem_add_region(&vm->mem, "ram", 0, 64 * MiB, NULL, false),
 		     0);
@@ -393,7 +378,7 @@ Test(cmos_rtc, localtime)
 	time_t now, rtc;
 	struct tm lt;
 
-	teardown();
+	dev_fixture_teardown();
 	setenv("TZ", "XST-5:30", 1); /* UTC+5:30 */
 	tzset();
 	create("time=localtime");

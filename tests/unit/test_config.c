@@ -18,6 +18,7 @@
 
 #include <criterion/criterion.h>
 
+#include "cfg_helpers.h"
 #include "fake_vm.h"
 #include "vmm/config.h"
 #include "vmm/device.h"
@@ -67,8 +68,7 @@ static void make_dir(const char *rel)
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vmm-test-config-XXXXXX");
-	cr_assert(mkdtemp(tmpdir));
+	cfg_test_mkdtemp(tmpdir, sizeof(tmpdir), "config");
 	write_file("img.elf", 64);
 	write_file("mod.bin", 16);
 	write_file("rom.bin", 8192);
@@ -78,18 +78,9 @@ static void setup(void)
 	write_file("sub/kernel.elf", 32);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	cfg_test_rm_tree(tmpdir);
 }
 
 TestSuite(config, .init = setup, .fini = teardown);

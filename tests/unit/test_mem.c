@@ -36,6 +36,35 @@ Test(mem, add_region_rules)
 	cr_assert_eq(mem_end(&m), (16 << 20) + 0x1000);
 }
 
+/* Anonymous RAM of 2 MiB or more starts on a 2 MiB boundary (transparent
+ * hugepages need whole aligned blocks); all of it is usable, and freeing
+ * it leaves nothing mapped. */
+Test(mem, anon_ram_is_2m_aligned)
+{
+	static const uint64_t sizes[] = { 2 << 20, (6 << 20) + 0x1000, 64 << 20,
+					  0x3000 };
+	uint64_t gpa = 0;
+
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const struct mem_region *r;
+		uint8_t *p;
+
+		cr_assert_eq(
+			mem_add_region(&m, "ram", gpa, sizes[i], NULL, false),
+			0);
+		r = &m.regions[m.nr - 1];
+		if (sizes[i] >= (2 << 20))
+			cr_assert_eq((uintptr_t)r->hva % (2 << 20), 0,
+				     "size %#llx at %p",
+				     (unsigned long long)sizes[i], r->hva);
+		p = r->hva;
+		p[0] = 1;
+		p[sizes[i] - 1] = 2;
+		cr_assert_eq(p[0] + p[sizes[i] - 1], 3);
+		gpa += sizes[i];
+	}
+}
+
 Test(mem, ptr_bounds)
 {
 	uint8_t *base;

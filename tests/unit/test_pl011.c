@@ -11,11 +11,12 @@
 
 #include "devices/abi/arm64_virt.h"
 #include "devices/devices.h"
-#include "dev_cfg.h"
-#include "fake_vm.h"
 
 #define BASE ABI_PL011_BASE
 #define IRQ  ABI_PL011_IRQ
+
+#define DEV_FIXTURE_MMIO32 BASE
+#include "dev_fixture.h"
 
 #define DR    0x000
 #define RSR   0x004
@@ -46,103 +47,19 @@
 
 #define FEN 0x10
 
-static struct vm *vm;
-static struct cfg_device *cfg;
-static struct device *dev;
-static char tmpdir[] = "/tmp/test_pl011.XXXXXX";
-static char out_path[256], fifo_path[256];
-static int fifo_wr = -1;
-
 static void setup(void)
 {
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
-	snprintf(fifo_path, sizeof(fifo_path), "%s/in.fifo", tmpdir);
-	cr_assert_eq(mkfifo(fifo_path, 0600), 0);
-	vm = fake_vm_new();
+	console_fixture_setup("test_pl011");
 }
 
-static void teardown(void)
-{
-	dev_destroy(dev);
-	dev = NULL;
-	dev_cfg_free(cfg);
-	cfg = NULL;
-	fake_vm_free(vm);
-	if (fifo_wr >= 0)
-		close(fifo_wr);
-	fifo_wr = -1;
-	unlink(out_path);
-	unlink(fifo_path);
-	rmdir(tmpdir);
-}
-
-TestSuite(pl011, .init = setup, .fini = teardown);
-
-static uint32_t rd(unsigned off)
-{
-	return (uint32_t)fake_vm_mmio_read(vm, BASE + off, 4);
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	fake_vm_mmio_write(vm, BASE + off, 4, v);
-}
-
-/* A PL011 writing to out_path and reading from the FIFO fifo_path. */
-static void create_piped(void)
-{
-	char p[300], in[300];
-
-	snprintf(p, sizeof(p), "path=%s", out_path);
-	snprintf(in, sizeof(in), "input=%s", fifo_path);
-	cfg = dev_cfg_new(&pl011_type, "uart0", "console=file", p, in, NULL);
-	dev = dev_create(vm, cfg, NULL);
-	cr_assert_not_null(dev);
-	fifo_wr = open(fifo_path, O_WRONLY | O_NONBLOCK);
-	cr_assert_geq(fifo_wr, 0);
-	cr_assert_eq(vm->nr_watches, 1);
-}
-
-static void create_quiet(void)
-{
-	cfg = dev_cfg_new(&pl011_type, "uart0", "console=none", NULL);
-	dev = dev_create(vm, cfg, NULL);
-	cr_assert_not_null(dev);
-}
-
-static void host_input(const void *buf, size_t len)
-{
-	cr_assert_eq(write(fifo_wr, buf, len), (ssize_t)len);
-	cr_assert(fake_vm_fire(vm, vm->watches[0].fd));
-}
-
-static size_t read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	cr_assert_not_null(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return n;
-}
+TestSuite(pl011, .init = setup, .fini = console_fixture_teardown);
 
 Test(pl011, resources_and_defaults)
 {
-	struct dev_resource res[DEV_MAX_RESOURCES];
-
 	cfg = dev_cfg_new(&pl011_type, "uart0", NULL);
 	cr_assert_eq(pl011_type.check(cfg, &(struct cfg_error){ "" }), 0);
-	cr_assert_eq(pl011_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
-	cr_assert_eq(res[0].kind, DEV_RES_MMIO);
-	cr_assert_eq(res[0].base, ABI_PL011_BASE);
-	cr_assert_eq(res[0].size, ABI_PL011_SIZE);
-	cr_assert_str_eq(res[0].key, "address");
-	cr_assert_eq(res[1].kind, DEV_RES_IRQ);
-	cr_assert_eq(res[1].base, ABI_PL011_IRQ);
-	cr_assert_eq(pl011_type.resources(cfg, res, 1), 1);
+	assert_region_irq(&pl011_type, DEV_RES_MMIO, ABI_PL011_BASE,
+			  ABI_PL011_SIZE, "address", ABI_PL011_IRQ);
 	cr_assert_str_eq(cfg_dev_str(cfg, "console"), "stdio");
 }
 
@@ -151,7 +68,7 @@ Test(pl011, id_registers)
 	static const uint8_t id[8] = { 0x11, 0x10, 0x14, 0x00,
 				       0x0d, 0xf0, 0x05, 0xb1 };
 
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	for (unsigned i = 0; i < 8; i++) {
 		cr_assert_eq(rd(0xfe0 + 4 * i), id[i], "ID %u", i);
 		cr_assert_eq(fake_vm_mmio_read(vm, BASE + 0xfe0 + 4 * i, 1),
@@ -161,7 +78,7 @@ Test(pl011, id_registers)
 
 Test(pl011, reset_values)
 {
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	cr_assert_eq(rd(FR), 0x97, "TXFE RXFE DCD DSR CTS, got %#x", rd(FR));
 	cr_assert_eq(rd(CR), 0x300);
 	cr_assert_eq(rd(IFLS), 0x12);
@@ -178,7 +95,7 @@ Test(pl011, reset_values)
 
 Test(pl011, registers_store_and_mask)
 {
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	wr(IBRD, 0x12345);
 	cr_assert_eq(rd(IBRD), 0x2345);
 	wr(FBRD, 0xff);
@@ -212,7 +129,7 @@ Test(pl011, registers_store_and_mask)
 
 Test(pl011, access_widths)
 {
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	/* 8 and 16 bits at a word-aligned offset: the low bits */
 	fake_vm_mmio_write(vm, BASE + IBRD, 2, 0xbeef);
 	cr_assert_eq(fake_vm_mmio_read(vm, BASE + IBRD, 2), 0xbeef);
@@ -236,7 +153,7 @@ Test(pl011, transmit_without_enable)
 	const char *msg = "Hello, PL011!\r\n";
 	char buf[64];
 
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(CR, 0); /* UARTEN and TXE clear: bare-metal guests do this */
 	for (const char *p = msg; *p; p++) {
 		cr_assert_eq(rd(FR) & (FR_TXFF | FR_BUSY), 0);
@@ -251,7 +168,7 @@ Test(pl011, transmit_without_enable)
 
 Test(pl011, tx_interrupt)
 {
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	wr(IMSC, INT_TX);
 	cr_assert_eq(vm->irq_level[IRQ], 0, "not raised before a write");
 	wr(DR, 'x');
@@ -275,7 +192,7 @@ Test(pl011, tx_interrupt)
 
 Test(pl011, rx_interrupt_and_timeout)
 {
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(LCR_H, FEN | 0x60);
 	wr(IMSC, INT_RX | INT_RT);
 	cr_assert_eq(rd(FR) & FR_RXFE, FR_RXFE);
@@ -304,7 +221,7 @@ Test(pl011, fifo_32_and_backlog_keeps_order)
 {
 	char in[100], got[100];
 
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(LCR_H, FEN);
 	for (unsigned i = 0; i < sizeof(in); i++)
 		in[i] = (char)('!' + i);
@@ -328,7 +245,7 @@ Test(pl011, fifo_32_and_backlog_keeps_order)
 
 Test(pl011, fifo_disabled_holds_one)
 {
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	host_input("xy", 2);
 	cr_assert_eq(rd(FR) & (FR_RXFF | FR_RXFE), FR_RXFF,
 		     "one character: full");
@@ -343,7 +260,7 @@ Test(pl011, host_overrun_sets_oe_and_drops)
 	static char in[8192];
 	unsigned got = 0;
 
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(LCR_H, FEN);
 	wr(IMSC, INT_OE);
 	for (unsigned i = 0; i < sizeof(in); i++)
@@ -372,7 +289,7 @@ Test(pl011, loopback)
 {
 	char buf[16];
 
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(LCR_H, FEN);
 	wr(CR, 0x381); /* RXE TXE LBE UARTEN */
 	wr(DR, 'L');
@@ -393,32 +310,19 @@ Test(pl011, loopback)
 
 Test(pl011, input_eof_stops_watching)
 {
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	host_input("q", 1);
-	close(fifo_wr);
-	fifo_wr = -1;
-	cr_assert(fake_vm_fire(vm, vm->watches[0].fd));
-	cr_assert_eq(vm->nr_watches, 0, "EOF: no longer watched");
+	host_input_eof();
 	cr_assert_eq(rd(DR), 'q');
 }
 
 Test(pl011, regular_input_file_is_replayed)
 {
-	char in_path[300], kv[320], got[64];
 	const char *msg = "scripted input\nquit\n";
-	FILE *f;
+	char got[64];
 	size_t n = 0;
 
-	snprintf(in_path, sizeof(in_path), "%s/input.txt", tmpdir);
-	f = fopen(in_path, "w");
-	fputs(msg, f);
-	fclose(f);
-	snprintf(kv, sizeof(kv), "input=%s", in_path);
-	cfg = dev_cfg_new(&pl011_type, "uart0", "console=stdio", kv, NULL);
-	dev = dev_create(vm, cfg, NULL);
-	unlink(in_path);
-	cr_assert_not_null(dev);
-	cr_assert_eq(vm->nr_watches, 0, "files are read at creation");
+	console_dev_create_from_file(&pl011_type, "uart0", msg);
 	while (!(rd(FR) & FR_RXFE) && n < sizeof(got) - 1)
 		got[n++] = (char)rd(DR);
 	got[n] = '\0';
@@ -427,7 +331,7 @@ Test(pl011, regular_input_file_is_replayed)
 
 Test(pl011, reset_restores_registers_keeps_input)
 {
-	create_piped();
+	console_dev_create(&pl011_type, "uart0");
 	wr(IBRD, 13);
 	wr(LCR_H, 0x70);
 	wr(CR, 0x301);
@@ -463,7 +367,7 @@ Test(pl011, conflict_fails_cleanly)
 	struct cfg_device *c2;
 	int err = 0;
 
-	create_quiet();
+	console_dev_create_quiet(&pl011_type, "uart0");
 	c2 = dev_cfg_new(&pl011_type, "dup", "console=none",
 			 "address=0x09000800", NULL);
 	cr_assert_null(dev_create(vm, c2, &err));

@@ -8,11 +8,12 @@
 
 #include "devices/abi/arm64_virt.h"
 #include "devices/devices.h"
-#include "dev_cfg.h"
-#include "fake_vm.h"
 
 #define BASE ABI_PL031_BASE
 #define IRQ  ABI_PL031_IRQ
+
+#define DEV_FIXTURE_MMIO32 BASE
+#include "dev_fixture.h"
 
 #define DR   0x000
 #define MR   0x004
@@ -23,35 +24,12 @@
 #define MIS  0x018
 #define ICR  0x01c
 
-static struct vm *vm;
-static struct cfg_device *cfg;
-static struct device *dev;
-
 static void setup(void)
 {
 	vm = fake_vm_new();
 }
 
-static void teardown(void)
-{
-	dev_destroy(dev);
-	dev = NULL;
-	dev_cfg_free(cfg);
-	cfg = NULL;
-	fake_vm_free(vm);
-}
-
-TestSuite(pl031, .init = setup, .fini = teardown);
-
-static uint32_t rd(unsigned off)
-{
-	return (uint32_t)fake_vm_mmio_read(vm, BASE + off, 4);
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	fake_vm_mmio_write(vm, BASE + off, 4, v);
-}
+TestSuite(pl031, .init = setup, .fini = dev_fixture_teardown);
 
 static void create(void)
 {
@@ -80,18 +58,10 @@ static bool wait_timer(int ms)
 
 Test(pl031, resources_and_defaults)
 {
-	struct dev_resource res[DEV_MAX_RESOURCES];
-
 	cfg = dev_cfg_new(&pl031_type, "rtc", NULL);
 	cr_assert_null(pl031_type.check);
-	cr_assert_eq(pl031_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
-	cr_assert_eq(res[0].kind, DEV_RES_MMIO);
-	cr_assert_eq(res[0].base, ABI_PL031_BASE);
-	cr_assert_eq(res[0].size, ABI_PL031_SIZE);
-	cr_assert_str_eq(res[0].key, "address");
-	cr_assert_eq(res[1].kind, DEV_RES_IRQ);
-	cr_assert_eq(res[1].base, ABI_PL031_IRQ);
-	cr_assert_eq(pl031_type.resources(cfg, res, 1), 1);
+	assert_region_irq(&pl031_type, DEV_RES_MMIO, ABI_PL031_BASE,
+			  ABI_PL031_SIZE, "address", ABI_PL031_IRQ);
 }
 
 Test(pl031, id_registers)

@@ -17,6 +17,7 @@
 
 #include <criterion/criterion.h>
 
+#include "cfg_helpers.h"
 #include "vmm/config.h"
 #include "vmm/mem.h"
 #include "vmm/rt.h"
@@ -84,24 +85,14 @@ static void make_sysfs(void)
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vmm-test-rt-XXXXXX");
-	cr_assert(mkdtemp(tmpdir));
+	cfg_test_mkdtemp(tmpdir, sizeof(tmpdir), "rt");
 	make_sysfs();
 	rt_reset();
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cfg_test_rm_tree(tmpdir);
 }
 
 TestSuite(rt, .init = setup, .fini = teardown);

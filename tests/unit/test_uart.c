@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dev_cfg.h"
-#include "fake_vm.h"
+#include "dev_fixture.h"
 
 #define COM1 0x3f8
 #define IRQ  4
@@ -30,38 +29,12 @@
 
 extern const struct device_type uart8250_type;
 
-static struct vm *vm;
-static struct cfg_device *cfg;
-static struct device *dev;
-static char tmpdir[] = "/tmp/test_uart.XXXXXX";
-static char out_path[256], fifo_path[256];
-static int fifo_wr = -1;
-
 static void setup(void)
 {
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
-	snprintf(fifo_path, sizeof(fifo_path), "%s/in.fifo", tmpdir);
-	cr_assert_eq(mkfifo(fifo_path, 0600), 0);
-	vm = fake_vm_new();
+	console_fixture_setup("test_uart");
 }
 
-static void teardown(void)
-{
-	dev_destroy(dev);
-	dev = NULL;
-	dev_cfg_free(cfg);
-	cfg = NULL;
-	fake_vm_free(vm);
-	if (fifo_wr >= 0)
-		close(fifo_wr);
-	fifo_wr = -1;
-	unlink(out_path);
-	unlink(fifo_path);
-	rmdir(tmpdir);
-}
-
-TestSuite(uart, .init = setup, .fini = teardown);
+TestSuite(uart, .init = setup, .fini = console_fixture_teardown);
 
 static uint8_t rd(unsigned reg)
 {
@@ -73,50 +46,9 @@ static void wr(unsigned reg, uint8_t v)
 	fake_vm_pio_write(vm, COM1 + reg, 1, v);
 }
 
-/* A UART writing to out_path and reading from the FIFO fifo_path. */
-static void create_piped(void)
-{
-	char p[300], in[300];
-
-	snprintf(p, sizeof(p), "path=%s", out_path);
-	snprintf(in, sizeof(in), "input=%s", fifo_path);
-	cfg = dev_cfg_new(&uart8250_type, "com1", "console=file", p, in, NULL);
-	dev = dev_create(vm, cfg, NULL);
-	cr_assert_not_null(dev);
-	fifo_wr = open(fifo_path, O_WRONLY | O_NONBLOCK);
-	cr_assert_geq(fifo_wr, 0);
-	cr_assert_eq(vm->nr_watches, 1);
-}
-
-static void create_quiet(void)
-{
-	cfg = dev_cfg_new(&uart8250_type, "com1", "console=none", NULL);
-	dev = dev_create(vm, cfg, NULL);
-	cr_assert_not_null(dev);
-}
-
-/* Host input: write to the FIFO, then run the watch as the loop would. */
-static void host_input(const void *buf, size_t len)
-{
-	cr_assert_eq(write(fifo_wr, buf, len), (ssize_t)len);
-	cr_assert(fake_vm_fire(vm, vm->watches[0].fd));
-}
-
-static size_t read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	cr_assert_not_null(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return n;
-}
-
 Test(uart, reset_values)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	cr_assert_eq(rd(IER), 0);
 	cr_assert_eq(rd(IIR), 0x01);
 	cr_assert_eq(rd(LCR), 0);
@@ -145,7 +77,7 @@ Test(uart, resources_and_defaults)
 
 Test(uart, dlab_divisor_latch)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	wr(IER, 0x05);
 	wr(LCR, 0x83);
 	cr_assert_eq(rd(LCR), 0x83);
@@ -165,7 +97,7 @@ Test(uart, dlab_write_does_not_transmit)
 {
 	char buf[64];
 
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(LCR, 0x80);
 	wr(THR, 'x');
 	wr(LCR, 0x03);
@@ -176,7 +108,7 @@ Test(uart, dlab_write_does_not_transmit)
 
 Test(uart, scratch_register)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	for (unsigned v = 0; v < 256; v += 37) {
 		wr(SCR, (uint8_t)v);
 		cr_assert_eq(rd(SCR), v);
@@ -185,7 +117,7 @@ Test(uart, scratch_register)
 
 Test(uart, ier_upper_bits_masked)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	wr(IER, 0xff);
 	cr_assert_eq(rd(IER), 0x0f);
 }
@@ -195,7 +127,7 @@ Test(uart, console_file_output)
 	const char *msg = "Hello, serial!\r\nsecond line\n";
 	char buf[128];
 
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	for (const char *p = msg; *p; p++) {
 		cr_assert(rd(LSR) & 0x20, "THRE before each byte");
 		wr(THR, (uint8_t)*p);
@@ -212,7 +144,7 @@ Test(uart, console_file_truncated_at_start)
 
 	fputs("old contents", f);
 	fclose(f);
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(THR, 'n');
 	read_file(out_path, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "n");
@@ -220,7 +152,7 @@ Test(uart, console_file_truncated_at_start)
 
 Test(uart, wide_access_is_split_into_bytes)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	/* 16-bit write at LCR: LCR = low byte, MCR = high byte */
 	fake_vm_pio_write(vm, COM1 + LCR, 2, 0x0b03);
 	cr_assert_eq(rd(LCR), 0x03);
@@ -234,7 +166,7 @@ Test(uart, wide_access_is_split_into_bytes)
 
 Test(uart, thre_interrupt)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	wr(MCR, 0x08); /* OUT2 */
 	cr_assert_eq(rd(IIR), 0x01);
 	wr(IER, 0x02); /* ETBEI: THR is empty, so THRE is pending at once */
@@ -259,7 +191,7 @@ Test(uart, thre_interrupt)
 
 Test(uart, irq_gated_by_out2)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x01);
 	host_input("a", 1);
 	cr_assert_eq(rd(IIR) & 0x0f, 0x04, "interrupt pending");
@@ -279,7 +211,7 @@ Test(uart, irq_gated_by_out2)
 
 Test(uart, rx_without_fifo)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x01);
 	wr(MCR, 0x08);
 	cr_assert_eq(rd(LSR) & 0x01, 0);
@@ -297,7 +229,7 @@ Test(uart, rx_without_fifo)
 
 Test(uart, fifo_trigger_levels_and_timeout)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x01);
 	wr(FCR, 0x01); /* FIFO on, trigger 1 */
 	cr_assert_eq(rd(IIR), 0xc1, "FIFO bits, no interrupt");
@@ -319,7 +251,7 @@ Test(uart, fifo_trigger_levels_and_timeout)
 
 Test(uart, fifo_reset_drops_loopback_bytes_only)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(FCR, 0x01);
 	wr(MCR, 0x10);
 	wr(THR, 'l');
@@ -343,7 +275,7 @@ Test(uart, fifo_holds_16_and_backlog_keeps_order)
 {
 	char in[40], got[40];
 
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(FCR, 0x07);
 	for (unsigned i = 0; i < sizeof(in); i++)
 		in[i] = (char)('A' + i);
@@ -364,7 +296,7 @@ Test(uart, host_overrun_sets_oe_and_drops)
 	static char in[8192];
 	unsigned got = 0;
 
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(FCR, 0x01);
 	wr(IER, 0x05); /* ERBFI | ELSI */
 	for (unsigned i = 0; i < sizeof(in); i++)
@@ -392,7 +324,7 @@ Test(uart, loopback)
 {
 	char buf[16];
 
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x01);
 	wr(MCR, 0x1b); /* LOOP OUT2 RTS DTR */
 	wr(THR, 'L');
@@ -420,7 +352,7 @@ Test(uart, loopback)
 
 Test(uart, loopback_overrun)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	wr(MCR, 0x10);
 	/* 8250 mode: the second byte overwrites RBR and sets OE */
 	wr(THR, '1');
@@ -439,7 +371,7 @@ Test(uart, loopback_overrun)
 
 Test(uart, iir_priorities)
 {
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	wr(FCR, 0x01);
 	wr(MCR, 0x10); /* loopback: we can make every source fire */
 	wr(MCR, 0x13); /* DTR RTS: modem status deltas */
@@ -459,7 +391,7 @@ Test(uart, iir_priorities)
 
 Test(uart, iir_read_does_not_clear_thre_when_not_the_source)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x03);
 	host_input("z", 1);
 	cr_assert_eq(rd(IIR), 0x04);
@@ -471,32 +403,19 @@ Test(uart, iir_read_does_not_clear_thre_when_not_the_source)
 
 Test(uart, input_eof_stops_watching)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	host_input("q", 1);
-	close(fifo_wr);
-	fifo_wr = -1;
-	cr_assert(fake_vm_fire(vm, vm->watches[0].fd));
-	cr_assert_eq(vm->nr_watches, 0, "EOF: no longer watched");
+	host_input_eof();
 	cr_assert_eq(rd(RBR), 'q');
 }
 
 Test(uart, regular_input_file_is_replayed)
 {
-	char in_path[300], kv[320], got[64];
 	const char *msg = "scripted input\nquit\n";
-	FILE *f;
+	char got[64];
 	size_t n = 0;
 
-	snprintf(in_path, sizeof(in_path), "%s/input.txt", tmpdir);
-	f = fopen(in_path, "w");
-	fputs(msg, f);
-	fclose(f);
-	snprintf(kv, sizeof(kv), "input=%s", in_path);
-	cfg = dev_cfg_new(&uart8250_type, "com1", "console=stdio", kv, NULL);
-	dev = dev_create(vm, cfg, NULL);
-	unlink(in_path);
-	cr_assert_not_null(dev);
-	cr_assert_eq(vm->nr_watches, 0, "files are read at creation");
+	console_dev_create_from_file(&uart8250_type, "com1", msg);
 	wr(FCR, 0x01);
 	while ((rd(LSR) & 0x01) && n < sizeof(got) - 1)
 		got[n++] = (char)rd(RBR);
@@ -506,7 +425,7 @@ Test(uart, regular_input_file_is_replayed)
 
 Test(uart, reset_restores_registers)
 {
-	create_piped();
+	console_dev_create(&uart8250_type, "com1");
 	wr(IER, 0x0f);
 	wr(LCR, 0x1b);
 	wr(MCR, 0x0b);
@@ -541,7 +460,7 @@ Test(uart, port_conflict_fails_cleanly)
 	struct cfg_device *c2;
 	int err = 0;
 
-	create_quiet();
+	console_dev_create_quiet(&uart8250_type, "com1");
 	c2 = dev_cfg_new(&uart8250_type, "dup", "console=none", "port=0x3fc",
 			 NULL);
 	cr_assert_null(dev_create(vm, c2, &err));
@@ -717,19 +636,11 @@ Test(uart, reg_shift_on_ports)
 
 Test(uart, ns16550_resources)
 {
-	struct dev_resource res[DEV_MAX_RESOURCES];
-
 	cfg = dev_cfg_new(&ns16550_type, "uart0", "address=0x9000000", "irq=40",
 			  "reg-shift=2", NULL);
 	cr_assert_eq(ns16550_type.check(cfg, &(struct cfg_error){ "" }), 0);
-	cr_assert_eq(ns16550_type.resources(cfg, res, DEV_MAX_RESOURCES), 2);
-	cr_assert_eq(res[0].kind, DEV_RES_MMIO);
-	cr_assert_eq(res[0].base, 0x9000000);
-	cr_assert_eq(res[0].size, 32);
-	cr_assert_str_eq(res[0].key, "address");
-	cr_assert_eq(res[1].kind, DEV_RES_IRQ);
-	cr_assert_eq(res[1].base, 40);
-	cr_assert_eq(ns16550_type.resources(cfg, res, 1), 1);
+	assert_region_irq(&ns16550_type, DEV_RES_MMIO, 0x9000000, 32, "address",
+			  40);
 }
 
 Test(uart, mmio_check_rules)

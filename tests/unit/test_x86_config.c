@@ -12,52 +12,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#define CFG_HELPERS_ARCH_STUBS
 #include "arch/arch.h"
+#include "cfg_helpers.h"
 #include "vmm/config.h"
 #include "vmm/vm_impl.h"
-
-/* arch.c's exit handling calls into vmm/vm.c and vmm/vcpu.c, which the
- * unit tests do not link; none of it runs here. */
-bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,
-		  const char *fmt, ...)
-{
-	cr_assert_fail("vm_stop_with");
-	return false;
-}
-
-void vcpu_guest_fault(struct vcpu *vcpu, const char *fmt, ...)
-{
-	cr_assert_fail("vcpu_guest_fault");
-}
-
-const char *kvm_exit_name(unsigned reason)
-{
-	return "?";
-}
 
 static char dir[64];
 
 static void setup(void)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "/tmp/vmm-test-x86cfg-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/img.bin", dir);
-	f = fopen(path, "w");
-	cr_assert(f);
-	fputs("not empty", f);
-	fclose(f);
+	cfg_test_mkdtemp(dir, sizeof(dir), "x86cfg");
+	cfg_test_write(dir, "img.bin", "not empty", 9);
 }
 
 static void teardown(void)
 {
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/img.bin", dir);
-	unlink(path);
-	rmdir(dir);
+	cfg_test_rm_tree(dir);
 }
 
 #define RAM "[memory \"ram\"]\nbase = 0\nsize = 64M\n" /* lines 1-3 */
@@ -65,15 +36,7 @@ static void teardown(void)
 /* Load text and run the arch rules; the error message, or "" if fine. */
 static int check(const char *text, struct cfg_error *err)
 {
-	struct vm_config cfg;
-	int ret;
-
-	memset(err, 0, sizeof(*err));
-	ret = config_load_string(&cfg, "t.cfg", dir, text, NULL, 0, err);
-	cr_assert_eq(ret, 0, "config_load: %s", err->msg);
-	ret = arch_check_config(&cfg, err);
-	config_free(&cfg);
-	return ret;
+	return cfg_test_arch_check(dir, text, err);
 }
 
 TestSuite(x86_config, .init = setup, .fini = teardown);

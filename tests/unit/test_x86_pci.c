@@ -9,31 +9,14 @@
 #include <linux/kvm.h>
 #include <string.h>
 
+#define CFG_HELPERS_ARCH_STUBS
 #include "arch/arch.h"
+#include "cfg_helpers.h"
 #include "dev_cfg.h"
 #include "devices/abi/x86_pc.h"
 #include "devices/devices.h"
 #include "devices/pci.h"
 #include "vmm/vm_impl.h"
-
-/* arch.c's exit handling calls into vmm/vm.c and vmm/vcpu.c, which the
- * unit tests do not link; none of it runs here. */
-bool vm_stop_with(struct vm *vm, enum vm_stop_reason reason, int code,
-		  const char *fmt, ...)
-{
-	cr_assert_fail("vm_stop_with");
-	return false;
-}
-
-void vcpu_guest_fault(struct vcpu *vcpu, const char *fmt, ...)
-{
-	cr_assert_fail("vcpu_guest_fault");
-}
-
-const char *kvm_exit_name(unsigned reason)
-{
-	return "?";
-}
 
 Test(x86_pci, irq_routes_are_kvm_default)
 {

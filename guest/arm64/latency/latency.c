@@ -41,10 +41,10 @@
  * once.
  */
 #include "rt.h"
+#include "latency_stats.h"
 
-#define MAX_SAMPLES  (1u << 20)
-#define HIST_BUCKETS 40 /* log2: bucket b holds [2^(b-1), 2^b) ns */
-#define WATCHDOG_MS  1000
+#define MAX_SAMPLES (1u << 20)
+#define WATCHDOG_MS 1000
 
 #define CNT_CTL_ENABLE	(1u << 0)
 #define CNT_CTL_IMASK	(1u << 1)
@@ -53,12 +53,7 @@
 
 /* Recorded samples, in ns; written before read, so not zeroed at boot. */
 static uint32_t lat_ns[MAX_SAMPLES] __attribute__((section(".noinit")));
-static unsigned nsamples; /* recorded so far */
-static unsigned nwarmup;  /* periods to ignore first */
-static unsigned nseen;	  /* interrupts handled, warm-up included */
-static uint64_t hist[HIST_BUCKETS];
-static uint64_t sum_ns;
-static unsigned early; /* handler ran before the deadline */
+static struct lat_stats st = { .ns = lat_ns };
 
 static uint64_t freq;		/* CNTFRQ_EL0, Hz */
 static volatile uint64_t armed; /* CNTV_CVAL of the armed interrupt */
@@ -68,36 +63,6 @@ static volatile bool kicked; /* the watchdog ended the wait */
 static uint64_t ticks_to_ns(uint64_t t)
 {
 	return t / freq * 1000000000ull + t % freq * 1000000000ull / freq;
-}
-
-static unsigned bucket_of(uint32_t ns)
-{
-	unsigned b = 0;
-
-	while (ns && b < HIST_BUCKETS - 1) {
-		ns >>= 1;
-		b++;
-	}
-	return b;
-}
-
-static void record(uint64_t now)
-{
-	uint64_t ns;
-
-	if (now < armed) {
-		early++;
-		ns = 0;
-	} else {
-		ns = ticks_to_ns(now - armed);
-	}
-	if (ns > 0xffffffffu)
-		ns = 0xffffffffu;
-	if (nseen++ < nwarmup)
-		return;
-	lat_ns[nsamples++] = (uint32_t)ns;
-	hist[bucket_of((uint32_t)ns)]++;
-	sum_ns += ns;
 }
 
 /* From rt_irq_dispatch(), right after the GIC acknowledge: the counter
@@ -114,7 +79,7 @@ static void vtimer_irq(unsigned intid, void *arg)
 	/* Mask it: the level-triggered line drops until the next arm. */
 	sysreg_write(cntv_ctl_el0, CNT_CTL_ENABLE | CNT_CTL_IMASK);
 	isb();
-	record(now);
+	lat_record(&st, now, armed, ticks_to_ns);
 	fired = true;
 }
 
@@ -133,78 +98,24 @@ static void ptimer_irq(unsigned intid, void *arg)
 	kicked = true;
 }
 
-static void sift_down(uint32_t *a, size_t root, size_t n)
-{
-	for (;;) {
-		size_t c = 2 * root + 1;
-		uint32_t t;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && a[c + 1] > a[c])
-			c++;
-		if (a[root] >= a[c])
-			return;
-		t = a[root];
-		a[root] = a[c];
-		a[c] = t;
-		root = c;
-	}
-}
-
-static void heap_sort(uint32_t *a, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(a, i, n);
-	for (size_t end = n; end-- > 1;) {
-		uint32_t t = a[0];
-
-		a[0] = a[end];
-		a[end] = t;
-		sift_down(a, 0, end);
-	}
-}
-
-/* The smallest sample that at least permille/1000 of them do not exceed. */
-static uint32_t percentile(const uint32_t *sorted, size_t n, unsigned permille)
-{
-	size_t rank = ((uint64_t)n * permille + 999) / 1000;
-
-	if (rank == 0)
-		rank = 1;
-	return sorted[rank - 1];
-}
-
 int main(void)
 {
-	uint64_t period_us, want, period, next, overruns = 0, lost = 0;
-	uint64_t lose, wd_ticks;
+	uint64_t period, next, overruns = 0, lost = 0, wd_ticks;
+	struct lat_opts o;
 	bool watchdog;
 
-	period_us = rt_cmdline_uint("period_us", 1000);
-	want = rt_cmdline_uint("samples", 10000);
-	nwarmup = (unsigned)rt_cmdline_uint("warmup", 10);
-	lose = rt_cmdline_uint("lose", 0);
+	if (lat_opts_parse(&o, MAX_SAMPLES))
+		return 2;
+	st.nwarmup = o.warmup;
 	watchdog = rt_cmdline_uint("watchdog", 1) != 0;
-	if (period_us < 10 || period_us > 1000000) {
-		rt_printf("latency: period_us=%lu is out of range (10 to "
-			  "1000000)\n",
-			  (unsigned long)period_us);
-		return 2;
-	}
-	if (want < 1 || want > MAX_SAMPLES) {
-		rt_printf("latency: samples=%lu is out of range (1 to %u)\n",
-			  (unsigned long)want, MAX_SAMPLES);
-		return 2;
-	}
 	freq = rt_counter_freq();
 	if (freq < 1000) {
 		rt_printf("latency: CNTFRQ_EL0 is %lu Hz: no usable counter\n",
 			  (unsigned long)freq);
 		return 3;
 	}
-	period = period_us / 1000000 * freq +
-		 period_us % 1000000 * freq / 1000000;
+	period = o.period_us / 1000000 * freq +
+		 o.period_us % 1000000 * freq / 1000000;
 	wd_ticks = WATCHDOG_MS * (freq / 1000);
 
 	sysreg_write(cntv_ctl_el0, CNT_CTL_IMASK);
@@ -217,19 +128,19 @@ int main(void)
 		rt_panic("latency: cannot attach the physical timer's PPI");
 	rt_printf("latency: start timer=cntv period_us=%lu samples=%lu "
 		  "warmup=%u cntfrq_hz=%lu gic=v%u watchdog=%s\n",
-		  (unsigned long)period_us, (unsigned long)want, nwarmup,
-		  (unsigned long)freq, rt_gic_version(),
+		  (unsigned long)o.period_us, (unsigned long)o.samples,
+		  st.nwarmup, (unsigned long)freq, rt_gic_version(),
 		  watchdog ? "on" : "off");
 
 	next = rt_counter() + period;
-	while (nsamples < want) {
+	while (st.nsamples < o.samples) {
 		uint64_t now;
 
 		fired = false;
 		kicked = false;
 		armed = next;
 		sysreg_write(cntv_cval_el0, next);
-		if (lose && nseen + lost + 1 == lose)
+		if (o.lose && st.nseen + lost + 1 == o.lose)
 			sysreg_write(cntv_ctl_el0, CNT_CTL_IMASK); /* once */
 		else
 			sysreg_write(cntv_ctl_el0, CNT_CTL_ENABLE);
@@ -256,13 +167,7 @@ int main(void)
 			next = now + period;
 			continue;
 		}
-		next += period;
-		if (next <= now) {
-			uint64_t skip = (now - next) / period + 1;
-
-			overruns += skip;
-			next += skip * period;
-		}
+		next = lat_next_deadline(next, now, period, &overruns);
 	}
 	sysreg_write(cntv_ctl_el0, 0);
 	sysreg_write(cntp_ctl_el0, 0);
@@ -271,22 +176,11 @@ int main(void)
 	if (watchdog)
 		rt_irq_mask(INTID_PTIMER);
 
-	heap_sort(lat_ns, nsamples);
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		if (!hist[b])
-			continue;
-		rt_printf("latency-hist: lo_ns=%lu hi_ns=%lu count=%lu\n",
-			  b ? 1ul << (b - 1) : 0ul, (1ul << b) - 1,
-			  (unsigned long)hist[b]);
-	}
+	lat_report_hist(&st);
 	rt_printf("latency-info: timer=cntv period_us=%lu cntfrq_hz=%lu "
 		  "warmup=%u overruns=%lu early=%u lost=%lu\n",
-		  (unsigned long)period_us, (unsigned long)freq, nwarmup,
-		  (unsigned long)overruns, early, (unsigned long)lost);
-	rt_printf("latency: samples=%u min=%u avg=%lu p99=%u p999=%u max=%u "
-		  "(ns)\n",
-		  nsamples, lat_ns[0], (unsigned long)(sum_ns / nsamples),
-		  percentile(lat_ns, nsamples, 990),
-		  percentile(lat_ns, nsamples, 999), lat_ns[nsamples - 1]);
+		  (unsigned long)o.period_us, (unsigned long)freq, st.nwarmup,
+		  (unsigned long)overruns, st.early, (unsigned long)lost);
+	lat_report_summary(&st);
 	return 0;
 }

@@ -225,3 +225,9 @@ int rt_dt_parse(uint64_t addr)
 	rt_dt.valid = true;
 	return 0;
 }
+
+/* The command line: /chosen/bootargs ("" if none). */
+const char *rt_boot_cmdline(void)
+{
+	return rt_dt.bootargs ? rt_dt.bootargs : "";
+}

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "devices/abi/arm64_virt.h"
+#include "rt_common.h"
 
 #define RT_MAX_CPUS	8
 #define RT_STACK_SIZE	0x4000
@@ -73,28 +74,12 @@ __attribute__((noreturn)) void rt_exit(unsigned code);
 __attribute__((noreturn, format(printf, 1, 2))) void rt_panic(const char *fmt,
 							      ...);
 
-/* ---- console: PL011 (uart.c, printf.c) ------------------------------------
- * Output polls UARTFR.TXFF before each byte (bounded). "\n" goes out as
- * is. The base comes from the DTB ("arm,pl011"), default 0x09000000. */
+/* ---- console: PL011 (uart.c; printf.c and the console lock in
+ * rt_common.h) -------------------------------------------------------------
+ * Output polls UARTFR.TXFF before each byte (bounded). The base comes from
+ * the DTB ("arm,pl011"), default 0x09000000. rt_cpu_on() shares the console
+ * lock; its owner is the runtime CPU index. */
 void rt_uart_init(uint64_t base);
-void rt_putc(char c);
-void rt_puts(const char *s);
-void rt_write(const char *s, size_t len);
-/* printf subset: %d %i %u %x %X %p %c %s %%, flags '-' '0', width (number
- * or '*'), precision for %s, length l, ll, z. */
-__attribute__((format(printf, 1, 2))) int rt_printf(const char *fmt, ...);
-int rt_vprintf(const char *fmt, va_list ap);
-__attribute__((format(printf, 3, 4))) int rt_snprintf(char *buf, size_t size,
-						      const char *fmt, ...);
-int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int rt_vformat(void (*put)(char c, void *ctx), void *ctx, const char *fmt,
-	       va_list ap);
-/* Console lock: each rt_printf()/rt_puts()/rt_write() holds it once
- * rt_console_share() was called (rt_cpu_on() does), recursive on the
- * owning CPU, IRQs masked while held. */
-void rt_console_lock(void);
-void rt_console_unlock(void);
-void rt_console_share(void);
 
 /* ---- spinlocks (ticket-free: exclusive load/store pairs) ------------------ */
 typedef struct {
@@ -221,12 +206,8 @@ extern struct rt_dt_info rt_dt;
 /* Parse the DTB at `addr` into rt_dt (rt_main() does, at ABI_RAM_BASE). */
 int rt_dt_parse(uint64_t addr);
 
-/* ---- command line: /chosen/bootargs (cmdline.c) ---------------------------- */
-const char *rt_boot_cmdline(void);
-bool rt_cmdline_opt(const char *key, const char **val, size_t *len);
-bool rt_cmdline_has(const char *key);
-bool rt_cmdline_is(const char *key, const char *value);
-uint64_t rt_cmdline_uint(const char *key, uint64_t def);
+/* The command line, rt_boot_cmdline(), is /chosen/bootargs (fdt.c); its
+ * options: rt_cmdline_opt() and the others (rt_common.h). */
 
 /* ---- GIC (gic.c) -----------------------------------------------------------
  * v3 (distributor + redistributors + ICC system registers, affinity
@@ -275,16 +256,6 @@ void rt_udelay(uint64_t us);
 /* Lateness of the most recent tick, counter ticks after its deadline
  * (measured at the start of the handler), and the maximum so far. */
 extern volatile uint64_t rt_timer_late_last, rt_timer_late_max;
-
-/* ---- string.c -------------------------------------------------------------- */
-void *memset(void *s, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-size_t strnlen(const char *s, size_t max);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
 
 /* ---- exceptions (main.c) --------------------------------------------------- */
 struct rt_regs {

@@ -34,17 +34,20 @@ void rt_putc(char c)
 	rt_write32(uart + UARTDR, (uint8_t)c);
 }
 
-void rt_write(const char *s, size_t len)
+/* The console lock's hooks (guest/common/printf.c). */
+uint64_t rt_console_irq_save(void)
 {
-	rt_console_lock();
-	for (size_t i = 0; i < len; i++)
-		rt_putc(s[i]);
-	rt_console_unlock();
+	return rt_irq_save();
 }
 
-void rt_puts(const char *s)
+void rt_console_irq_restore(uint64_t flags)
 {
-	rt_write(s, strlen(s));
+	rt_irq_restore(flags);
+}
+
+uint32_t rt_console_cpu(void)
+{
+	return rt_cpu_index();
 }
 
 /* Test and test-and-set on an exclusive pair (Normal memory: the MMU is

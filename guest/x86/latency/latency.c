@@ -48,6 +48,7 @@
 #include "rt.h"
 #include "cpu.h"
 #include "devices/abi/x86_pc.h"
+#include "latency_stats.h"
 
 #define MAX_SAMPLES (1u << 20)
 
@@ -59,7 +60,6 @@
 #define DCR_DIV16	 0x3
 #define MSR_TSC_DEADLINE 0x6e0u
 #define CPUID1_ECX_TSCDL (1u << 24)
-#define HIST_BUCKETS	 40 /* log2: bucket b holds [2^(b-1), 2^b) ns */
 #define LVT_PERIODIC	 (1u << 17)
 #define VEC_WATCHDOG	 (RT_VEC_TIMER + 1) /* the watchdog CPU's timer */
 #define VEC_KICK	 (RT_VEC_TIMER + 2) /* watchdog -> timer CPU */
@@ -68,12 +68,9 @@
 enum timer_mode { TIMER_DEADLINE, TIMER_ONESHOT };
 
 static uint32_t lat_ns[MAX_SAMPLES]; /* recorded samples, in ns */
-static unsigned nsamples;	     /* recorded so far */
-static unsigned nwarmup;	     /* periods to ignore first */
-static unsigned nseen;		     /* interrupts handled, warm-up included */
-static uint64_t hist[HIST_BUCKETS];
-static uint64_t sum_ns;
-static unsigned early; /* handler ran before the deadline (oneshot mode) */
+/* Samples and counters (st.early, the handler ran before the deadline:
+ * oneshot mode only). */
+static struct lat_stats st = { .ns = lat_ns };
 
 static enum timer_mode mode;
 static uint64_t tsc_khz;
@@ -94,40 +91,12 @@ static uint64_t tsc_to_ns(uint64_t t)
 	return t * 1000000 / tsc_khz;
 }
 
-static unsigned bucket_of(uint32_t ns)
-{
-	unsigned b = 0;
-
-	while (ns && b < HIST_BUCKETS - 1) {
-		ns >>= 1;
-		b++;
-	}
-	return b;
-}
-
-static void record(uint64_t now)
-{
-	uint64_t ns;
-
-	if (now < armed) {
-		early++;
-		ns = 0;
-	} else {
-		ns = tsc_to_ns(now - armed);
-	}
-	if (ns > 0xffffffffu)
-		ns = 0xffffffffu;
-	if (nseen++ < nwarmup)
-		return;
-	lat_ns[nsamples++] = (uint32_t)ns;
-	hist[bucket_of((uint32_t)ns)]++;
-	sum_ns += ns;
-}
-
 /* Runs from the runtime's entry stub; the TSC read is its first action. */
 static void timer_irq(void *arg)
 {
-	record(cpu_rdtsc());
+	uint64_t now = cpu_rdtsc();
+
+	lat_record(&st, now, armed, tsc_to_ns);
 	fired = true;
 }
 
@@ -149,48 +118,6 @@ static uint64_t arm(uint64_t deadline)
 		ticks = 0xffffffffu;
 	lapic_write(LAPIC_TIMER_ICR, (uint32_t)ticks);
 	return now + ticks * tsc_khz / lapic_per_ms;
-}
-
-static void sift_down(uint32_t *a, size_t root, size_t n)
-{
-	for (;;) {
-		size_t c = 2 * root + 1;
-		uint32_t t;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && a[c + 1] > a[c])
-			c++;
-		if (a[root] >= a[c])
-			return;
-		t = a[root];
-		a[root] = a[c];
-		a[c] = t;
-		root = c;
-	}
-}
-
-static void heap_sort(uint32_t *a, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(a, i, n);
-	for (size_t end = n; end-- > 1;) {
-		uint32_t t = a[0];
-
-		a[0] = a[end];
-		a[end] = t;
-		sift_down(a, 0, end);
-	}
-}
-
-/* The smallest sample that at least permille/1000 of them do not exceed. */
-static uint32_t percentile(const uint32_t *sorted, size_t n, unsigned permille)
-{
-	size_t rank = ((uint64_t)n * permille + 999) / 1000;
-
-	if (rank == 0)
-		rank = 1;
-	return sorted[rank - 1];
 }
 
 static void kick_irq(void *arg)
@@ -252,27 +179,15 @@ static bool has_tsc_deadline(void)
 
 int main(void)
 {
-	uint64_t period_us, want, period, next, overruns = 0, lost = 0;
+	uint64_t period, next, overruns = 0, lost = 0;
 	bool watchdog = false;
-	uint64_t lose;
+	struct lat_opts o;
 	const char *val;
 	size_t len;
 
-	period_us = rt_cmdline_uint("period_us", 1000);
-	want = rt_cmdline_uint("samples", 10000);
-	nwarmup = (unsigned)rt_cmdline_uint("warmup", 10);
-	lose = rt_cmdline_uint("lose", 0);
-	if (period_us < 10 || period_us > 1000000) {
-		rt_printf("latency: period_us=%lu is out of range (10 to "
-			  "1000000)\n",
-			  (unsigned long)period_us);
+	if (lat_opts_parse(&o, MAX_SAMPLES))
 		return 2;
-	}
-	if (want < 1 || want > MAX_SAMPLES) {
-		rt_printf("latency: samples=%lu is out of range (1 to %u)\n",
-			  (unsigned long)want, MAX_SAMPLES);
-		return 2;
-	}
+	st.nwarmup = o.warmup;
 
 	mode = has_tsc_deadline() ? TIMER_DEADLINE : TIMER_ONESHOT;
 	if (rt_cmdline_opt("timer", &val, &len)) {
@@ -299,14 +214,14 @@ int main(void)
 		rt_printf("latency: could not measure the TSC rate\n");
 		return 3;
 	}
-	period = period_us * tsc_khz / 1000;
+	period = o.period_us * tsc_khz / 1000;
 	if (rt_cmdline_uint("watchdog", 1))
 		watchdog = watchdog_start();
 	rt_printf("latency: start timer=%s period_us=%lu samples=%lu "
 		  "warmup=%u tsc_khz=%lu watchdog=%s\n",
 		  mode == TIMER_DEADLINE ? "deadline" : "oneshot",
-		  (unsigned long)period_us, (unsigned long)want, nwarmup,
-		  (unsigned long)tsc_khz, watchdog ? "on" : "off");
+		  (unsigned long)o.period_us, (unsigned long)o.samples,
+		  st.nwarmup, (unsigned long)tsc_khz, watchdog ? "on" : "off");
 
 	rt_irq_init();
 	rt_irq_disable();
@@ -319,12 +234,12 @@ int main(void)
 	}
 
 	next = cpu_rdtsc() + period;
-	while (nsamples < want) {
+	while (st.nsamples < o.samples) {
 		uint64_t now;
 
 		fired = false;
 		kicked = false;
-		if (lose && nseen + lost + 1 == lose)
+		if (o.lose && st.nseen + lost + 1 == o.lose)
 			armed = next; /* lose=K: not armed, once */
 		else
 			armed = arm(next);
@@ -342,13 +257,7 @@ int main(void)
 			next = now + period;
 			continue;
 		}
-		next += period;
-		if (next <= now) {
-			uint64_t skip = (now - next) / period + 1;
-
-			overruns += skip;
-			next += skip * period;
-		}
+		next = lat_next_deadline(next, now, period, &overruns);
 	}
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | RT_VEC_TIMER);
 	if (mode == TIMER_DEADLINE)
@@ -357,23 +266,13 @@ int main(void)
 		lapic_write(LAPIC_TIMER_ICR, 0);
 	rt_irq_enable();
 
-	heap_sort(lat_ns, nsamples);
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		if (!hist[b])
-			continue;
-		rt_printf("latency-hist: lo_ns=%lu hi_ns=%lu count=%lu\n",
-			  b ? 1ul << (b - 1) : 0ul, (1ul << b) - 1,
-			  (unsigned long)hist[b]);
-	}
+	lat_report_hist(&st);
 	rt_printf("latency-info: timer=%s period_us=%lu tsc_khz=%lu "
 		  "warmup=%u overruns=%lu early=%u lost=%lu\n",
 		  mode == TIMER_DEADLINE ? "deadline" : "oneshot",
-		  (unsigned long)period_us, (unsigned long)tsc_khz, nwarmup,
-		  (unsigned long)overruns, early, (unsigned long)lost);
-	rt_printf("latency: samples=%u min=%u avg=%lu p99=%u p999=%u max=%u "
-		  "(ns)\n",
-		  nsamples, lat_ns[0], (unsigned long)(sum_ns / nsamples),
-		  percentile(lat_ns, nsamples, 990),
-		  percentile(lat_ns, nsamples, 999), lat_ns[nsamples - 1]);
+		  (unsigned long)o.period_us, (unsigned long)tsc_khz,
+		  st.nwarmup, (unsigned long)overruns, st.early,
+		  (unsigned long)lost);
+	lat_report_summary(&st);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt_common.h"
 #include "smp_defs.h"
 
 /* The program's entry, called by rt_main() in long mode. */
@@ -48,37 +49,13 @@ __attribute__((noreturn)) void rt_exit(unsigned code);
 __attribute__((noreturn, format(printf, 1, 2))) void rt_panic(const char *fmt,
 							      ...);
 
-/* ---- serial console, COM1 (serial.c, printf.c) ---------------------------
- * Output is polled: one LSR read per byte, then the THR write. "\n" is sent
- * as is (no CR is added). Input is interrupt driven (IRQ 4 through the
- * IOAPIC) into a 256-byte ring; the first rt_getc() enables it. */
+/* ---- serial console, COM1 (serial.c; printf.c and the console lock in
+ * rt_common.h) -------------------------------------------------------------
+ * Output is polled: one LSR read per byte, then the THR write. Input is
+ * interrupt driven (IRQ 4 through the IOAPIC) into a 256-byte ring; the
+ * first rt_getc() enables it. The console lock is shared once
+ * rt_smp_start() runs; its owner is the LAPIC ID. */
 void rt_serial_init(void);
-void rt_putc(char c);
-void rt_puts(const char *s); /* no newline added */
-void rt_write(const char *s, size_t len);
-/* printf subset: %d %i %u %x %X %p %c %s %%, flags '-' '0', width (number
- * or '*'), precision for %s (".N" or ".*"), length l, ll, z. */
-__attribute__((format(printf, 1, 2))) int rt_printf(const char *fmt, ...);
-int rt_vprintf(const char *fmt, va_list ap);
-__attribute__((format(printf, 3, 4))) int rt_snprintf(char *buf, size_t size,
-						      const char *fmt, ...);
-int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-/* Generic formatter: calls put(c, ctx) per output byte; returns the count. */
-int rt_vformat(void (*put)(char c, void *ctx), void *ctx, const char *fmt,
-	       va_list ap);
-
-/* Console lock: after rt_smp_start(), each rt_printf(), rt_vprintf(),
- * rt_puts() and rt_write() call holds it for its whole output, so what one
- * call prints is never interleaved with another CPU's output (print a whole
- * line per call). Take it around several calls to keep them together. It
- * is recursive on one CPU (an exception report in the middle of a line
- * still prints) and disables interrupts while held. Free before
- * rt_smp_start(). rt_putc() alone never takes it. */
-void rt_console_lock(void);
-void rt_console_unlock(void);
-/* Switch the console lock on (rt_smp_start() does, before the first AP
- * runs); until then it costs nothing. */
-void rt_console_share(void);
 
 /* Blocking receive: HLTs until a byte arrives. */
 int rt_getc(void);
@@ -209,7 +186,6 @@ struct rt_module {
 void rt_boot_init(uint32_t magic, uint32_t info);
 enum rt_boot_proto rt_boot_proto(void);
 const char *rt_boot_proto_name(void);  /* "multiboot1", "multiboot2", "none" */
-const char *rt_boot_cmdline(void);     /* "" if none */
 const char *rt_boot_loader_name(void); /* "" if none */
 /* Basic memory info in KiB; false (and 0s) if the loader gave none. */
 bool rt_boot_meminfo(uint32_t *lower_kib, uint32_t *upper_kib);
@@ -221,15 +197,8 @@ unsigned rt_boot_modules(void (*fn)(const struct rt_module *m, unsigned idx,
 				    void *arg),
 			 void *arg);
 
-/* Command-line options are space-separated words "key" or "key=value".
- * rt_cmdline_opt() finds the first word whose key is `key`: returns true and
- * sets *val and *len to the value ("" / 0 for a bare key). */
-bool rt_cmdline_opt(const char *key, const char **val, size_t *len);
-bool rt_cmdline_has(const char *key);
-/* Numeric value (decimal or 0x hex) of key=value; `def` if absent or bad. */
-uint64_t rt_cmdline_uint(const char *key, uint64_t def);
-/* True if key=value is present and value equals `value`. */
-bool rt_cmdline_is(const char *key, const char *value);
+/* The command line, rt_boot_cmdline() (bootinfo.c), and its options,
+ * rt_cmdline_opt() and the others: rt_common.h. */
 
 /* ---- CPU topology from firmware tables (acpi.c, mptable.c, smp.c) ---------
  * Which CPUs exist, by local APIC ID, as the platform firmware (here: the
@@ -384,15 +353,5 @@ void rt_cpu_vendor(char *buf);
 void rt_cpu_brand(char *buf);
 /* True if EFER.LMA is set (we are in long mode). */
 bool rt_cpu_long_mode(void);
-
-/* ---- freestanding string functions (string.c) ------------------------------- */
-void *memset(void *s, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-size_t strnlen(const char *s, size_t max);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
 
 #endif

@@ -66,20 +66,20 @@ void rt_putc(char c)
 	pio_out8(ABI_COM1_PORT + UART_THR, (uint8_t)c);
 }
 
-void rt_write(const char *s, size_t len)
+/* The console lock's hooks (guest/common/printf.c). */
+uint64_t rt_console_irq_save(void)
 {
-	rt_console_lock();
-	for (size_t i = 0; i < len; i++)
-		rt_putc(s[i]);
-	rt_console_unlock();
+	return cpu_irq_save();
 }
 
-void rt_puts(const char *s)
+void rt_console_irq_restore(uint64_t flags)
 {
-	rt_console_lock();
-	while (*s)
-		rt_putc(*s++);
-	rt_console_unlock();
+	cpu_irq_restore(flags);
+}
+
+uint32_t rt_console_cpu(void)
+{
+	return rt_lapic_id();
 }
 
 /* Interrupts off (ISR or caller). */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The C library functions the compiler may call on its own (memset, memcpy,
- * memmove, memcmp for struct copies and initialisers) plus a few string
- * helpers. memset/memcpy are single rep-string instructions: small code, and
- * the compiler cannot turn them back into calls to themselves.
+ * The x86 runtime's memset, memcpy and memmove (the compiler may call them
+ * on its own for struct copies and initialisers; memcmp and the string
+ * helpers are in guest/common/string.c). memset/memcpy are single
+ * rep-string instructions: small code, and the compiler cannot turn them
+ * back into calls to themselves.
  */
 #include "rt.h"
 
@@ -44,52 +45,4 @@ void *memmove(void *dst, const void *src, size_t n)
 			 :
 			 : "memory");
 	return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	const unsigned char *p = a, *q = b;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != q[i])
-			return p[i] - q[i];
-	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-size_t strnlen(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && s[n])
-		n++;
-	return n;
-}
-
-int strcmp(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return (unsigned char)*a - (unsigned char)*b;
-}
-
-int strncmp(const char *a, const char *b, size_t n)
-{
-	for (; n; n--, a++, b++) {
-		if (*a != *b)
-			return (unsigned char)*a - (unsigned char)*b;
-		if (!*a)
-			break;
-	}
-	return 0;
 }

@@ -3,7 +3,7 @@
 # Helpers for the scripts that run L2 guests inside the nested arm64 L1
 # (tools/nest arm64), where the shell is L1's busybox sh (the host's bash
 # is an x86 binary and does not run there): the arm64 counterpart of
-# tests/nested/l2/lib.sh, for tests/nested/arm64-linux.sh,
+# tests/nested/l2/lib.sh, for tests/nested/arm64-linux.sh, arm64-pci.sh,
 # tests/nested/arm64-uboot.sh and bench/linux-boot-arm64. Source it:
 #
 #   . "$here/l2/arm64-lib.sh"
@@ -24,6 +24,13 @@
 #                           panicked: stopped at once)
 #   allowed_klog            filter: kernel messages (level 0-4) without
 #                           those known to say nothing about the VMM
+#   fail MSG                print "  FAIL: MSG" and set case_ok=0
+#   field KEY FILE          the value of FILE's first "KEY: VALUE" line
+#   check_klog OUT          fail with the guest's kernel warnings and
+#                           errors (OUT's "klog:" lines) allowed_klog keeps
+#   check_addr_ping OUT N   fail unless the guest's eth0 had 10.0.2.15/24
+#                           and N of its N pings were answered (OUT's
+#                           net-addr and net-ping lines)
 #
 # The nested arm64 L1 is single-threaded TCG (docs/nested.md): nothing here
 # asserts timings.
@@ -101,4 +108,34 @@ watch_guest() {
 #   taint says nothing about the VMM).
 allowed_klog() {
 	grep -vE 'Memory resource size exceeds max for 32 bits|hrtimer: interrupt took [0-9]+ ns|Unable to detect cache hierarchy|SANITY CHECK: Unexpected variation|Unsupported CPU feature variation detected' || true
+}
+
+fail() {
+	echo "  FAIL: $*"
+	# shellcheck disable=SC2034 # the caller's
+	case_ok=0
+}
+
+field() {
+	tr -d '\r' <"$2" | sed -n "s/^$1: //p" | head -n 1
+}
+
+check_klog() {
+	local bad
+	bad=$(tr -d '\r' <"$1" | sed -n 's/^klog: <[0-9]>\[ *[0-9.]*\] //p' | allowed_klog)
+	if [ -n "$bad" ]; then
+		fail "unexpected kernel warnings or errors:"
+		echo "$bad" | sed 's/^/    /'
+	fi
+}
+
+check_addr_ping() {
+	local v
+	v=$(field net-addr "$1")
+	[ "$v" = "eth0 10.0.2.15/24" ] || fail "net-addr: '$v'"
+	v=$(field net-ping "$1")
+	case $v in
+	"$2 packets transmitted, $2 packets received"*) ;;
+	*) fail "net-ping: '$v' (want $2 of $2 answered)" ;;
+	esac
 }

@@ -38,11 +38,6 @@ guest_secs=${GUEST_SECS:-240}
 cpu=$(sed -n 's/^CPU part[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "L1: $(uname -r), $(nproc) CPU(s), CPU part $cpu, $(sed -n 's/^Features[[:space:]]*: //p' /proc/cpuinfo | head -n 1 | wc -w) features; $(dmesg | grep -o 'kvm \[1\]: .*mode' | head -n 1)"
 
-fail() {
-	echo "  FAIL: $*"
-	case_ok=0
-}
-
 # The TAP the NIC cases share: persistent, L1's end 10.0.2.2/24.
 tap_setup() {
 	[ -c /dev/net/tun ] || { echo "  no /dev/net/tun in L1"; return 1; }
@@ -52,11 +47,6 @@ tap_setup() {
 		ip link set vmmnet0 up ||
 		{ echo "  cannot make the TAP vmmnet0"; return 1; }
 	ip link set lo up
-}
-
-# field KEY FILE: the value of the first "KEY: VALUE" line.
-field() {
-	tr -d '\r' <"$2" | sed -n "s/^$1: //p" | head -n 1
 }
 
 check_platform() {
@@ -69,12 +59,7 @@ check_platform() {
 		'dmesg: .*rtc-pl031 9010000\.[a-z0-9]+: registered as rtc0'; do
 		tr -d '\r' <"$out" | grep -Eq -- "$w" || fail "no line matching /$w/"
 	done
-	local bad
-	bad=$(tr -d '\r' <"$out" | sed -n 's/^klog: <[0-9]>\[ *[0-9.]*\] //p' | allowed_klog)
-	if [ -n "$bad" ]; then
-		fail "unexpected kernel warnings or errors:"
-		echo "$bad" | sed 's/^/    /'
-	fi
+	check_klog "$out"
 }
 
 check_net() {
@@ -87,13 +72,7 @@ check_net() {
 	"eth0 52:54:00:12:34:56 driver=virtio_net "*carrier=1*/$slot.*/virtio[0-9]*) ;;
 	*) fail "net-dev: '$v' (want eth0 52:54:00:12:34:56, driver virtio_net, carrier 1, on the virtio-mmio device at 0x$slot)" ;;
 	esac
-	v=$(field net-addr "$out")
-	[ "$v" = "eth0 10.0.2.15/24" ] || fail "net-addr: '$v'"
-	v=$(field net-ping "$out")
-	case $v in
-	"3 packets transmitted, 3 packets received"*) ;;
-	*) fail "net-ping: '$v' (want 3 of 3 answered)" ;;
-	esac
+	check_addr_ping "$out" 3
 }
 
 run_case() {

@@ -46,15 +46,6 @@ summary=
 guest_secs=${GUEST_SECS:-240}
 echo "L1: $(uname -r), $(nproc) CPU(s); $(dmesg | grep -o 'kvm \[1\]: .*mode' | head -n 1)"
 
-fail() {
-	echo "  FAIL: $*"
-	case_ok=0
-}
-
-field() {
-	tr -d '\r' <"$2" | sed -n "s/^$1: //p" | head -n 1
-}
-
 # cfg NAME CMDLINE: the common part of the guest's config.
 cfg() {
 	cat <<CFG
@@ -92,12 +83,7 @@ run_guest() {
 	[ "$rc" -eq 0 ] || fail "vmm exited $rc, expected 0"
 	grep -q VMM-L2-INIT-OK "$out" || fail "no VMM-L2-INIT-OK"
 	grep -q 'reboot: Power down' "$out" || fail "no 'reboot: Power down'"
-	local bad
-	bad=$(tr -d '\r' <"$out" | sed -n 's/^klog: <[0-9]>\[ *[0-9.]*\] //p' | allowed_klog)
-	if [ -n "$bad" ]; then
-		fail "unexpected kernel warnings or errors:"
-		echo "$bad" | sed 's/^/    /'
-	fi
+	check_klog "$out"
 }
 
 # case_net_pci NAME VCPUS [VHOST]
@@ -134,13 +120,7 @@ CFG
 	"eth0 52:54:00:12:34:56 driver=virtio_net carrier=1 path="*/pci0000:00/0000:00:0[1-9a-f].0/virtio[0-9]*) ;;
 	*) fail "net-dev: '$v' (want eth0 52:54:00:12:34:56, driver virtio_net, carrier 1, on PCI)" ;;
 	esac
-	v=$(field net-addr "$out")
-	[ "$v" = "eth0 10.0.2.15/24" ] || fail "net-addr: '$v'"
-	v=$(field net-ping "$out")
-	case $v in
-	"5 packets transmitted, 5 packets received"*) ;;
-	*) fail "net-ping: '$v' (want 5 of 5 answered)" ;;
-	esac
+	check_addr_ping "$out" 5
 	# /proc/interrupts: "N: COUNT... ITS-MSI HWIRQ Edge virtioK-input.0",
 	# one count per CPU: NAME=CPU0/CPU1...
 	local irqs

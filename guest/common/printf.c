@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small printf: enough for boot logs, no floating point (the guests are
- * built with -mgeneral-regs-only). Output goes straight to the UART, one
- * byte at a time, without buffering: every instruction counts when the host
- * emulates the guest, and a crash must not lose a half-printed line.
+ * A small printf, shared by the x86 and arm64 runtimes: enough for boot
+ * logs, no floating point (the guests are built with -mgeneral-regs-only).
+ * Output goes straight to the UART (the runtime's rt_putc()), one byte at a
+ * time, without buffering: every instruction counts when the host emulates
+ * the guest, and a crash must not lose a half-printed line.
  */
 #include "rt.h"
-#include "cpu.h"
 
 struct spec {
 	bool left;  /* '-' */
@@ -173,11 +173,12 @@ int rt_vformat(void (*put)(char c, void *ctx), void *ctx, const char *fmt,
 
 /*
  * The console lock. Off until rt_console_share(): single-CPU programs pay
- * one load per call. The owner is identified by its LAPIC ID (one MMIO
- * read per call once shared): recursion on the owner, say an exception
- * report in the middle of a line, proceeds instead of deadlocking.
- * Interrupts stay off while the lock is held, so a handler that prints on
- * the owner cannot find the lock taken but the owner not yet recorded.
+ * one load per call. The owner is identified by rt_console_cpu() (x86: the
+ * LAPIC ID, one MMIO read per call once shared; arm64: the runtime CPU
+ * index in TPIDR_EL1): recursion on the owner, say an exception report in
+ * the middle of a line, proceeds instead of deadlocking. Interrupts stay
+ * masked while the lock is held, so a handler that prints on the owner
+ * cannot find the lock taken but the owner not yet recorded.
  */
 #define NO_OWNER 0xffffffffu
 
@@ -185,7 +186,7 @@ static bool console_shared;
 static rt_spinlock_t console;
 static volatile uint32_t console_owner = NO_OWNER;
 static unsigned console_depth; /* owner only */
-static uint64_t console_flags; /* owner only: RFLAGS at the outer lock */
+static uint64_t console_flags; /* owner only: IRQ state at the outer lock */
 
 void rt_console_share(void)
 {
@@ -199,8 +200,8 @@ void rt_console_lock(void)
 
 	if (!__atomic_load_n(&console_shared, __ATOMIC_ACQUIRE))
 		return;
-	flags = cpu_irq_save();
-	me = rt_lapic_id();
+	flags = rt_console_irq_save();
+	me = rt_console_cpu();
 	if (console_owner == me) {
 		console_depth++;
 		return;
@@ -222,7 +223,20 @@ void rt_console_unlock(void)
 	flags = console_flags;
 	console_owner = NO_OWNER;
 	rt_spin_unlock(&console);
-	cpu_irq_restore(flags);
+	rt_console_irq_restore(flags);
+}
+
+void rt_write(const char *s, size_t len)
+{
+	rt_console_lock();
+	for (size_t i = 0; i < len; i++)
+		rt_putc(s[i]);
+	rt_console_unlock();
+}
+
+void rt_puts(const char *s)
+{
+	rt_write(s, strlen(s));
 }
 
 static void put_serial(char c, void *ctx)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Command-line options: space-separated words, each "key" or "key=value".
- * Words that are not options the program knows (such as the image name
- * Multiboot loaders put first) are simply never asked for.
+ * The command line is the runtime's rt_boot_cmdline(): x86, the Multiboot
+ * command line; arm64, the DTB's /chosen bootargs. Words that are not
+ * options the program knows (such as the image name Multiboot loaders put
+ * first) are simply never asked for.
  */
 #include "rt.h"
 
