@@ -260,13 +260,11 @@ uint64_t boot_reserved_end(const struct boot_ctx *b)
 	return end;
 }
 
-int boot_read_file(struct boot_ctx *b, const char *path, uint64_t max_size,
-		   uint8_t **data, size_t *size)
+int boot_open_file(struct boot_ctx *b, const char *path, uint64_t max_size,
+		   int *fdp, size_t *size)
 {
 	char limit[32];
 	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -293,36 +291,108 @@ int boot_read_file(struct boot_ctx *b, const char *path, uint64_t max_size,
 				fmt_size(max_size, limit, sizeof(limit)));
 		goto out_close;
 	}
-	/* +1: a valid pointer even for an empty file. */
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = boot_fail(b, -ENOMEM, "%s: out of memory reading file",
-				path);
-		goto out_close;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+	*fdp = fd;
+	*size = (size_t)st.st_size;
+	return 0;
+
+out_close:
+	close(fd);
+	return ret;
+}
+
+/* Read up to len bytes at off into buf; returns how many (short only at
+ * the end of the file) or -errno with b->err set. */
+static ssize_t read_at(struct boot_ctx *b, const char *path, int fd,
+		       uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n =
+			pread(fd, buf + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			ret = -errno;
-			boot_fail(b, ret, "%s: read error: %s", path,
-				  strerror(-ret));
-			goto out_free;
-		}
+		if (n < 0)
+			return boot_fail(b, -errno, "%s: read error: %s", path,
+					 strerror(errno));
 		if (n == 0) /* shrank under us: use what is there */
 			break;
 		done += (size_t)n;
 	}
-	close(fd);
-	*data = buf;
-	*size = done;
-	return 0;
+	return (ssize_t)done;
+}
 
-out_free:
-	free(buf);
-out_close:
+int boot_read_file(struct boot_ctx *b, const char *path, uint64_t max_size,
+		   uint8_t **data, size_t *size)
+{
+	size_t fsize;
+	uint8_t *buf;
+	ssize_t n;
+	int fd, ret;
+
+	ret = boot_open_file(b, path, max_size, &fd, &fsize);
+	if (ret)
+		return ret;
+	/* +1: a valid pointer even for an empty file. */
+	buf = malloc(fsize + 1);
+	if (!buf) {
+		close(fd);
+		return boot_fail(b, -ENOMEM, "%s: out of memory reading file",
+				 path);
+	}
+	n = read_at(b, path, fd, buf, fsize, 0);
 	close(fd);
-	return ret;
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	*data = buf;
+	*size = (size_t)n;
+	return 0;
+}
+
+int boot_read_into(struct boot_ctx *b, const char *path, int fd, uint64_t gpa,
+		   size_t size)
+{
+	uint8_t *dst = size ? mem_ptr(b->mem, gpa, size) : NULL;
+	ssize_t n;
+
+	if (size && !dst)
+		return boot_fail(b, -ERANGE,
+				 "%s: [%#llx-%#llx) is not guest RAM", path,
+				 (unsigned long long)gpa,
+				 (unsigned long long)(gpa + size));
+	n = read_at(b, path, fd, dst, size, 0);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < size)
+		return boot_fail(b, -EIO,
+				 "%s: file shrank while read (%zd of %zu "
+				 "bytes)",
+				 path, n, size);
+	return 0;
+}
+
+int boot_load_fd(struct boot_ctx *b, const char *path, int fd, uint64_t gpa,
+		 size_t filesz, uint64_t memsz, const char *what)
+{
+	int ret;
+
+	if (memsz < filesz)
+		return boot_fail(b, -EINVAL,
+				 "%s: %s: memory size %llu below file size "
+				 "%zu",
+				 path, what, (unsigned long long)memsz, filesz);
+	ret = boot_reserve(b, gpa, memsz, what);
+	if (ret || !memsz)
+		return ret;
+	ret = boot_read_into(b, path, fd, gpa, filesz);
+	if (ret)
+		return ret;
+	/* the reservation is inside one RAM region: mem_ptr() holds */
+	if (memsz > filesz)
+		memset(mem_ptr(b->mem, gpa + filesz, memsz - filesz), 0,
+		       memsz - filesz);
+	return 0;
 }

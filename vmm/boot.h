@@ -71,6 +71,25 @@ int boot_alloc(struct boot_ctx *b, uint64_t size, uint64_t align, uint64_t min,
 /* Highest end address of all reservations (0 if none). */
 uint64_t boot_reserved_end(const struct boot_ctx *b);
 
+/* Open a regular file for a boot, checking it holds at most max_size bytes
+ * (else -EFBIG): *fd (caller closes) and its *size. Messages name path. */
+int boot_open_file(struct boot_ctx *b, const char *path, uint64_t max_size,
+		   int *fd, size_t *size);
+
+/*
+ * Reserve [gpa, gpa + memsz) as `what` and read the first filesz bytes of
+ * the file fd straight into it (no buffer the size of the file: a kernel
+ * image costs no host memory beyond guest RAM), zeroing the rest.
+ * memsz >= filesz, else -EINVAL; a file shorter than filesz is -EIO.
+ */
+int boot_load_fd(struct boot_ctx *b, const char *path, int fd, uint64_t gpa,
+		 size_t filesz, uint64_t memsz, const char *what);
+
+/* Read the first size bytes of the file fd into guest RAM at gpa, which the
+ * caller has reserved (boot_reserve(), boot_alloc()). */
+int boot_read_into(struct boot_ctx *b, const char *path, int fd, uint64_t gpa,
+		   size_t size);
+
 /* Read a whole file (at most max_size bytes, else -EFBIG). Caller frees. */
 int boot_read_file(struct boot_ctx *b, const char *path, uint64_t max_size,
 		   uint8_t **data, size_t *size);

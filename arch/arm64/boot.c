@@ -21,6 +21,7 @@
 #include <libfdt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/arm64/arm64.h"
 #include "arch/arm64/internal.h"
@@ -70,67 +71,103 @@ static int load_initrd(struct arm64_boot *ab, uint64_t after)
 {
 	struct boot_ctx *b = &ab->b;
 	const char *path = ab->cfg->boot.initrd;
-	uint8_t *data;
 	size_t size;
-	int ret;
+	int fd, ret;
 
-	ret = boot_read_file(b, path, ram_size(b->mem), &data, &size);
+	ret = boot_open_file(b, path, ram_size(b->mem), &fd, &size);
 	if (ret)
 		return ret;
 	if (!size) {
-		free(data);
+		close(fd);
 		return boot_fail(b, -EINVAL, "%s: empty initrd", path);
 	}
+	/* Find the place, then read the file straight into it. */
 	ret = boot_alloc(b, size, INITRD_ALIGN, after, UINT64_MAX, "initrd",
 			 &ab->initrd_gpa);
 	if (ret) {
-		free(data);
+		close(fd);
 		return boot_fail_prefix(b, ret, "%s", path);
 	}
-	mem_write(b->mem, ab->initrd_gpa, data, size);
+	ret = boot_read_into(b, path, fd, ab->initrd_gpa, size);
+	close(fd);
+	if (ret)
+		return ret;
 	ab->initrd_size = size;
-	free(data);
 	return 0;
 }
 
-static int load_linux(struct arm64_boot *ab, uint8_t **datap, size_t *sizep)
+/* Place the kernel described by info (file of fsize bytes): at text_offset
+ * above the 2 MiB aligned start of RAM, image_size bytes reserved; then the
+ * initrd. Exactly one of data (an inflated Image) and fd (the file) is
+ * used. */
+static int place_linux(struct arm64_boot *ab,
+		       const struct arm64_image_info *info, const uint8_t *data,
+		       int fd, size_t fsize)
+{
+	struct boot_ctx *b = &ab->b;
+	const char *path = ab->cfg->boot.image;
+	uint64_t memsz = MAX(info->image_size, (uint64_t)fsize);
+	uint64_t kernel;
+	int ret;
+
+	kernel = ALIGN_UP(ab->ram->gpa, KERNEL_ALIGN) + info->text_offset;
+	if (data)
+		ret = boot_load(b, kernel, data, fsize, memsz, "kernel");
+	else
+		ret = boot_load_fd(b, path, fd, kernel, fsize, memsz, "kernel");
+	if (ret)
+		return boot_fail_prefix(b, ret, "%s", path);
+	ab->e->pc = kernel;
+	ab->e->kernel_gpa = kernel;
+	ab->e->kernel_size = memsz;
+	if (ab->cfg->boot.initrd)
+		return load_initrd(ab, kernel + memsz);
+	return 0;
+}
+
+/* A gzip-compressed Image: inflate, then place the result. */
+static int load_linux_gzip(struct arm64_boot *ab, const uint8_t *data,
+			   size_t size)
+{
+	struct boot_ctx *b = &ab->b;
+	const char *path = ab->cfg->boot.image;
+	struct arm64_image_info info;
+	uint8_t *out = NULL;
+	size_t out_size = 0;
+	char msg[256];
+	int ret;
+
+	ret = arm64_gunzip(data, size, ram_size(b->mem), &out, &out_size, msg,
+			   sizeof(msg));
+	if (ret)
+		return boot_fail(b, ret, "%s: gzip: %s", path, msg);
+	log_debug("%s: gzip-compressed, %zu bytes inflated", path, out_size);
+	ret = arm64_image_parse(out, out_size, &info, msg, sizeof(msg));
+	if (ret)
+		ret = boot_fail(b, ret, "%s: %s", path, msg);
+	else
+		ret = place_linux(ab, &info, out, -1, out_size);
+	free(out);
+	return ret;
+}
+
+/* An uncompressed Image (the header is in head): read straight from the
+ * file into guest RAM, so the kernel costs no host memory of its own. */
+static int load_linux_file(struct arm64_boot *ab, const uint8_t *head,
+			   size_t head_len, int fd, size_t fsize)
 {
 	struct boot_ctx *b = &ab->b;
 	const char *path = ab->cfg->boot.image;
 	struct arm64_image_info info;
 	char msg[256];
-	uint64_t base, kernel;
 	int ret;
 
-	if (arm64_is_gzip(*datap, *sizep)) {
-		uint8_t *out = NULL;
-		size_t out_size = 0;
-
-		ret = arm64_gunzip(*datap, *sizep, ram_size(b->mem), &out,
-				   &out_size, msg, sizeof(msg));
-		if (ret)
-			return boot_fail(b, ret, "%s: gzip: %s", path, msg);
-		free(*datap);
-		*datap = out;
-		*sizep = out_size;
-		log_debug("%s: gzip-compressed, %zu bytes inflated", path,
-			  out_size);
-	}
-	ret = arm64_image_parse(*datap, *sizep, &info, msg, sizeof(msg));
+	ret = arm64_image_parse(head, head_len, &info, msg, sizeof(msg));
 	if (ret)
 		return boot_fail(b, ret, "%s: %s", path, msg);
-	base = ALIGN_UP(ab->ram->gpa, KERNEL_ALIGN);
-	kernel = base + info.text_offset;
-	ret = boot_load(b, kernel, *datap, *sizep,
-			MAX(info.image_size, (uint64_t)*sizep), "kernel");
-	if (ret)
-		return boot_fail_prefix(b, ret, "%s", path);
-	ab->e->pc = kernel;
-	ab->e->kernel_gpa = kernel;
-	ab->e->kernel_size = MAX(info.image_size, (uint64_t)*sizep);
-	if (ab->cfg->boot.initrd)
-		return load_initrd(ab, kernel + ab->e->kernel_size);
-	return 0;
+	/* parse saw only the header: image_size covers at least the file */
+	info.image_size = MAX(info.image_size, (uint64_t)fsize);
+	return place_linux(ab, &info, NULL, fd, fsize);
 }
 
 static int load_elf(struct arm64_boot *ab, const uint8_t *data, size_t size)
@@ -301,15 +338,19 @@ static enum boot_format detect(const uint8_t *data, size_t size)
 	return BOOT_FORMAT_AUTO;
 }
 
+/* Bytes of the image read first: enough for every format's header. */
+#define HEAD_SIZE 4096
+
 static int load(struct arm64_boot *ab, unsigned gic_version, bool its)
 {
 	const struct cfg_boot *bc = &ab->cfg->boot;
 	struct boot_ctx *b = &ab->b;
 	enum boot_format fmt = bc->format;
+	uint8_t head[HEAD_SIZE];
 	uint8_t *data = NULL;
+	size_t size = 0, fsize, head_len;
 	char ram[256];
-	size_t size = 0;
-	int ret;
+	int fd = -1, ret;
 
 	if (!bc->image)
 		return boot_fail(b, -EINVAL, "[boot] image is not set");
@@ -320,11 +361,17 @@ static int load(struct arm64_boot *ab, unsigned gic_version, bool its)
 				 "(RAM: %s)",
 				 bc->image,
 				 boot_fmt_ram(b->mem, ram, sizeof(ram)));
-	ret = boot_read_file(b, bc->image, ram_size(b->mem), &data, &size);
+	ret = boot_open_file(b, bc->image, ram_size(b->mem), &fd, &fsize);
 	if (ret)
 		return ret;
+	head_len = MIN(fsize, sizeof(head));
+	if (pread(fd, head, head_len, 0) != (ssize_t)head_len) {
+		ret = boot_fail(b, -EIO, "%s: cannot read its header",
+				bc->image);
+		goto out;
+	}
 	if (fmt == BOOT_FORMAT_AUTO) {
-		fmt = detect(data, size);
+		fmt = detect(head, head_len);
 		if (fmt == BOOT_FORMAT_AUTO) {
 			ret = boot_fail(b, -ENOEXEC,
 					"%s: unknown image format (not ELF, "
@@ -345,9 +392,20 @@ static int load(struct arm64_boot *ab, unsigned gic_version, bool its)
 			goto out;
 		}
 	}
+	/* An uncompressed Linux Image goes straight from the file into guest
+	 * RAM; every other image is read whole first. */
+	if (fmt == BOOT_FORMAT_LINUX && !arm64_is_gzip(head, head_len)) {
+		ret = load_linux_file(ab, head, head_len, fd, fsize);
+		goto placed;
+	}
+	close(fd);
+	fd = -1;
+	ret = boot_read_file(b, bc->image, ram_size(b->mem), &data, &size);
+	if (ret)
+		return ret;
 	switch (fmt) {
 	case BOOT_FORMAT_LINUX:
-		ret = load_linux(ab, &data, &size);
+		ret = load_linux_gzip(ab, data, size);
 		break;
 	case BOOT_FORMAT_ELF:
 		ret = load_elf(ab, data, size);
@@ -361,9 +419,12 @@ static int load(struct arm64_boot *ab, unsigned gic_version, bool its)
 				bc->image, boot_format_name(fmt));
 		break;
 	}
+placed:
 	if (!ret)
 		ret = place_dtb(ab, gic_version, its);
 out:
+	if (fd >= 0)
+		close(fd);
 	free(data);
 	return ret;
 }

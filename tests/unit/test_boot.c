@@ -324,3 +324,37 @@ Test(boot_fail, prefix)
 	cr_assert_eq(boot_fail_prefix(&c, -EIO, "path/%s", "k"), -EIO);
 	cr_assert_str_eq(c.err, "path/k: x 1");
 }
+
+TestSuite(boot_load_fd, .init = setup, .fini = teardown);
+
+/* A file read straight into guest RAM: the bytes land, the rest up to
+ * memsz is zeroed, the range is reserved, a file shorter than claimed is
+ * an error naming it. */
+Test(boot_load_fd, reads_into_ram_and_zero_fills)
+{
+	char path[256];
+	uint8_t *p = mem_ptr(&mem, 0x20000, 32);
+	size_t size;
+	int fd;
+
+	memset(p, 0xaa, 32);
+	cr_assert_eq(tmp_write(path, sizeof(path), "lf", "kernel", 6), 0);
+	cr_assert_eq(boot_open_file(&b, path, 100, &fd, &size), 0);
+	cr_assert_eq(size, 6);
+	cr_assert_eq(boot_load_fd(&b, path, fd, 0x20000, size, 16, "kernel"),
+		     0);
+	cr_assert_eq(memcmp(p, "kernel", 6), 0);
+	for (int i = 6; i < 16; i++)
+		cr_assert_eq(p[i], 0, "byte %d", i);
+	cr_assert_eq(p[16], 0xaa); /* past memsz: untouched */
+	/* reserved: a second load on top collides */
+	cr_assert_eq(boot_load_fd(&b, path, fd, 0x20008, size, 6, "initrd"),
+		     -EBUSY);
+	/* more bytes than the file has */
+	cr_assert_eq(boot_load_fd(&b, path, fd, 0x30000, 10, 10, "big"), -EIO);
+	cr_assert(strstr(b.err, path), "%s", b.err);
+	cr_assert_eq(boot_load_fd(&b, path, fd, 0x40000, 6, 4, "x"), -EINVAL);
+	close(fd);
+	cr_assert_eq(boot_open_file(&b, path, 5, &fd, &size), -EFBIG);
+	unlink(path);
+}
