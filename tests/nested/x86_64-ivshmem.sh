@@ -26,7 +26,7 @@
 #                 qemu-system-x86_64.
 #
 # A Linux boot the nested environment breaks (tests/nested/l2/lib.sh) is
-# retried, at most MAX_ATTEMPTS (4) times; retries are reported, not failed.
+# retried, at most MAX_ATTEMPTS (6) times; retries are reported, not failed.
 # Logs: BUILD/l2/ivshmem-logs/. Environment: NEST_OPTIONS, NEST_TIMEOUT
 # (default 900). Exit status: 0 passed, 1 a case failed, 125 tools/nest
 # trouble.
@@ -78,7 +78,7 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 
 stall_secs=${STALL_SECS:-15}
-max_attempts=${MAX_ATTEMPTS:-4}
+max_attempts=${MAX_ATTEMPTS:-6}
 init_deadline=120
 # shellcheck source=l2/lib.sh
 . "$here/l2/lib.sh"

@@ -24,7 +24,7 @@
 #
 # A boot that the nested environment breaks (the guest freezes, panics or
 # does not reach its init; tests/nested/l2/lib.sh) is retried, at most
-# MAX_ATTEMPTS (4) boots per case; the retries are reported, not failed.
+# MAX_ATTEMPTS (6) boots per case; the retries are reported, not failed.
 #
 # Console logs: BUILD/l2/net-logs/CASE.out (guest console), CASE.err (vmm
 # -v), CASE.l1 (what L1 did: its ping of the guest, the go message).
@@ -89,7 +89,7 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 
 stall_secs=${STALL_SECS:-15}
-max_attempts=${MAX_ATTEMPTS:-4}
+max_attempts=${MAX_ATTEMPTS:-6}
 init_deadline=120
 # shellcheck source=l2/lib.sh
 . "$here/l2/lib.sh"
