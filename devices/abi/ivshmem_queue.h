@@ -568,8 +568,9 @@ static inline void ivq_consume(struct ivq *q, uint32_t len, bool *wake)
 /* Receive one record into buf (cap bytes): 0, *len payload bytes, *tag, and
  * *wake says whether the producer is waiting for space (ring it).
  * IVQ_EMSGSIZE: the record is longer than cap (*len says how long; it stays
- * queued: call again with a larger buffer, or ivq_discard()). IVQ_EAGAIN:
- * empty (see ivq_arm_rx()). IVQ_ESTALE, IVQ_EPROTO: as ivq_peek(). */
+ * queued: call again with a larger buffer, or ivq_discard()). A NULL buf
+ * takes empty records only (cap counts as 0). IVQ_EAGAIN: empty (see
+ * ivq_arm_rx()). IVQ_ESTALE, IVQ_EPROTO: as ivq_peek(). */
 static inline int ivq_recv(struct ivq *q, uint32_t *tag, void *buf,
 			   uint32_t cap, uint32_t *len, bool *wake)
 {
@@ -582,9 +583,9 @@ static inline int ivq_recv(struct ivq *q, uint32_t *tag, void *buf,
 		return err;
 	*len = rlen;
 	*tag = rtag;
-	if (rlen > cap)
+	if (rlen > (buf ? cap : 0))
 		return IVQ_EMSGSIZE;
-	if (rlen)
+	if (buf && rlen)
 		ivq_copy_out(&q->rx, q->rx.pos + IVQ_REC_HDR, buf, rlen);
 	ivq_consume(q, rlen, wake);
 	return 0;

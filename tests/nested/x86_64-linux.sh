@@ -20,7 +20,9 @@
 #   reboot-exit     `reboot -f` in the guest: vmm exits 8
 #   reboot-restart  the same with --on-reboot=restart and 2 vCPUs: the
 #                   kernel boots again (the second boot is checked like the
-#                   first), then the test stops vmm with SIGTERM (exit 12)
+#                   first), then the test stops vmm with SIGTERM (exit 12).
+#                   Boots that panic from the nested-emulation artefact
+#                   reset too and are skipped (up to 4 in one run)
 #
 # Console logs: BUILD/l2/logs/CASE.out (guest console) and CASE.err (vmm).
 # Environment: NEST_OPTIONS (extra tools/nest options, e.g. -v),
@@ -158,7 +160,7 @@ $bad"
 # run_case NAME: one vmm run and its checks.
 run_case() {
 	local name=$1 format=linux image=$vmlinuz vcpus=1 action=poweroff
-	local want_rc=0 extra=() boots=1
+	local want_rc=0 extra=() boots=1 timeout=150s
 	case $name in
 	linux-1cpu) ;;
 	linux-2cpu) vcpus=2 ;;
@@ -166,7 +168,16 @@ run_case() {
 	reboot-exit) action=reboot want_rc=8 ;;
 	reboot-restart)
 		action=reboot vcpus=2 want_rc=12 boots=2
-		extra=(--on-reboot=restart -v)
+		# A boot that panics (the nested-emulation double delivery,
+		# docs/nested.md) resets with panic=-1 and vmm boots again:
+		# a restart like the one tested, so the run goes on until two
+		# boots came through clean. vCPU threads pinned one per L1 CPU:
+		# measured here, 3 such panics in 4 runs instead of 14 in 6.
+		extra=(--on-reboot=restart -v --set 'vm.pin=0,1'
+			--set 'vm.io-cpus=0,1')
+		timeout=300s
+		# shellcheck disable=SC2034 # read by watch_vmm (l2/lib.sh)
+		local panic_reboots=4
 		;;
 	esac
 	echo "== $name: format $format, $vcpus vCPU(s), vmmtest=$action"
@@ -182,7 +193,7 @@ run_case() {
 		--set "boot.image=$image" --set "boot.initrd=$initrd"
 		--set "vm.vcpus=$vcpus"
 		--set "boot.cmdline=$cmdline vmmtest=$action"
-		--timeout 150s "${extra[@]}")
+		--timeout "$timeout" "${extra[@]}")
 	local attempt hang
 	for ((attempt = 1; attempt <= max_attempts; attempt++)); do
 		rc=0
@@ -213,12 +224,20 @@ run_case() {
 	local secs
 	secs=$(elapsed "$t0" "$t1")
 	[ "$rc" -eq "$want_rc" ] || fail "vmm exited $rc, expected $want_rc"
-	local n markers
-	markers=$(grep -c 'VMM-L2-INIT-OK' "$out")
+	local n markers clean=$out
+	if [ "$boots" -gt 1 ]; then
+		# The boots that panicked and reset are not checked, only listed.
+		n=$(boot_states "$out" | grep -c '^panic$')
+		[ "$n" -eq 0 ] ||
+			hangs+=("$name: $n boot(s) panicked and reset (vmm booted again): '$(panic_line "$out" | cut -c1-90)'")
+		clean=$work/$name.clean
+		clean_boots "$out" >"$clean"
+	fi
+	markers=$(grep -c 'VMM-L2-INIT-OK' "$clean")
 	[ "$markers" -ge "$boots" ] ||
 		fail "init marker seen $markers times, expected $boots"
 	for ((n = 1; n <= boots && n <= markers; n++)); do
-		check_boot "$out" $n "$vcpus" "$action"
+		check_boot "$clean" $n "$vcpus" "$action"
 	done
 	local boot1_uptime=$uptime
 	case $action in

@@ -23,6 +23,11 @@
 #                  no deadline)
 #   init_marker    default VMM-L2-INIT-OK
 #   max_attempts   boots per run_guest (default 4)
+#   panic_reboots  a run of BOOTS > 1 boots (--on-reboot=restart) may
+#                  hold this many boots that panicked (panic=-1 resets,
+#                  and the VMM boots again: a restart like any other)
+#                  before watch_vmm gives up on it (default 0: a panic
+#                  ends the run like in a single boot)
 #   logs           if set, run_guest copies the console of each failed
 #                  attempt to $logs/NAME.hangN.out
 #
@@ -31,6 +36,9 @@
 #   allowed_klog           filter: kernel messages (level 0-4) without the
 #                          ones known to say nothing about the VMM
 #   hang_signature         "RIP ..." if the guest spins (see below)
+#   boot_states OUT        one line per kernel boot in OUT: clean,
+#                          panic, stall or running
+#   clean_boots OUT        OUT without the boots that panicked or stalled
 #   watch_vmm PID OUT [BOOTS]
 #                          wait for PID; sets hang (empty: not hung)
 #   run_guest NAME OUT ERR [BOOTS] -- COMMAND...
@@ -47,6 +55,7 @@
 : "${init_deadline:=0}"
 : "${init_marker:=VMM-L2-INIT-OK}"
 : "${max_attempts:=4}"
+: "${panic_reboots:=0}"
 run_guest_hook=${run_guest_hook:-}
 hangs=()
 
@@ -135,28 +144,74 @@ panic_line() {
 	tr -d '\r' <"$1" | grep -a -m1 -E 'Kernel panic - not syncing|double fault: 0000|rcu: INFO: rcu_(preempt|sched) detected stalls' || true
 }
 
+# The kernel boots in the console log OUT (each starts with "Linux
+# version"), one line each: clean (reached "VMM-L2-ACTION:" and did not
+# panic), panic (panicked: with panic=-1 it resets), stall (an RCU stall
+# report: it does not reset) or running (none of these yet).
+boot_states() {
+	tr -d '\r' <"$1" | awk '
+	/Linux version / { if (n) print st; n++; st = "running" }
+	!n { next }
+	/VMM-L2-ACTION:/ { if (st == "running") st = "clean" }
+	/Kernel panic - not syncing|double fault: 0000/ { st = "panic" }
+	/rcu: INFO: rcu_(preempt|sched) detected stalls/ { if (st != "panic") st = "stall" }
+	END { if (n) print st }'
+}
+
+# OUT (a console log) without the kernel boots that panicked or stalled.
+clean_boots() {
+	tr -d '\r' <"$1" | awk '
+	function flush() { if (seg != "" && !bad) printf "%s", seg; seg = ""; bad = 0 }
+	/Linux version / { flush() }
+	/Kernel panic - not syncing|double fault: 0000|rcu: INFO: rcu_(preempt|sched) detected stalls/ { bad = 1 }
+	{ seg = seg $0 "\n" }
+	END { flush() }'
+}
+
 # watch_vmm PID OUT [BOOTS]: wait for the VMM PID, whose stdout (the
 # guest console) goes to OUT. Stops it (SIGTERM) once BOOTS > 1 boots have
-# reported "VMM-L2-ACTION:" (restarts go on forever); when the console
-# has been silent for $stall_secs and the guest shows the hang signature;
-# when the guest panicked; or when $init_marker is not there after
-# $init_deadline seconds. Sets hang to a description in the last three
-# cases, else empty (also checked after the VMM exited by itself: a
-# panicking guest with panic=-1 resets, and the VMM exits on the reset).
+# reported "VMM-L2-ACTION:" without panicking (restarts go on forever);
+# when the console has been silent for $stall_secs and the guest shows
+# the hang signature, or for 4 times $stall_secs whatever it does; when
+# the guest panicked (with BOOTS > 1: more than
+# $panic_reboots times, or without resetting within 20 s) or stalled; or
+# when $init_marker is not there after $init_deadline seconds. Sets hang
+# to a description in all cases but the first, else empty (also checked
+# after the VMM exited by itself: a panicking guest with panic=-1 resets,
+# and the VMM exits on the reset).
 watch_vmm() {
 	local pid=$1 out=$2 boots=${3:-1} last=-1 size quiet=0 sig t=0 p
+	local states panic_t=0 silent=0
 	hang=
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		t=$((t + 1))
-		if [ "$boots" -gt 1 ] &&
-			[ "$(grep -c 'VMM-L2-ACTION:' "$out")" -ge "$boots" ]; then
-			kill -TERM "$pid" 2>/dev/null || true
-			break
+		if [ "$boots" -gt 1 ]; then
+			states=$(boot_states "$out")
+			if [ "$(grep -c '^clean$' <<<"$states")" -ge "$boots" ]; then
+				kill -TERM "$pid" 2>/dev/null || true
+				break
+			fi
 		fi
-		p=$(panic_line "$out")
+		if [ "$boots" -gt 1 ] && [ "$panic_reboots" -gt 0 ]; then
+			# A panicked boot is fine while the VMM boots again.
+			p=
+			case $(tail -n 1 <<<"$states") in
+			panic)
+				[ $panic_t -gt 0 ] || panic_t=$t
+				[ $((t - panic_t)) -lt 20 ] ||
+					p="a boot panicked and did not reset within 20 s"
+				;;
+			stall) p=$(panic_line "$out") ;;
+			*) panic_t=0 ;;
+			esac
+			[ "$(grep -c '^panic$' <<<"$states")" -le "$panic_reboots" ] ||
+				p="more than $panic_reboots boots panicked, the first: $(panic_line "$out")"
+		else
+			p=$(panic_line "$out")
+		fi
 		if [ -n "$p" ]; then
-			hang="guest panicked or stalled: '$(echo "$p" | cut -c1-90)'"
+			hang="guest panicked or stalled: '$(echo "$p" | cut -c1-130)'"
 			sleep 1
 			kill -TERM "$pid" 2>/dev/null || true
 			break
@@ -169,10 +224,15 @@ watch_vmm() {
 		fi
 		size=$(stat -c %s "$out")
 		if [ "$size" != "$last" ]; then
-			last=$size quiet=0
+			last=$size quiet=0 silent=0
 			continue
 		fi
-		quiet=$((quiet + 1))
+		quiet=$((quiet + 1)) silent=$((silent + 1))
+		if [ $silent -ge $((4 * stall_secs)) ]; then
+			hang="console silent for $silent s after: '$(tail -n 1 "$out" | tr -d '\r' | cut -c1-70)'"
+			kill -TERM "$pid" 2>/dev/null || true
+			break
+		fi
 		[ $quiet -ge "$stall_secs" ] || continue
 		quiet=0
 		sig=$(hang_signature)
@@ -182,7 +242,10 @@ watch_vmm() {
 			break
 		fi
 	done
-	if [ -z "$hang" ]; then
+	if [ -z "$hang" ] && [ "$boots" -gt 1 ] && [ "$panic_reboots" -gt 0 ]; then
+		[ "$(boot_states "$out" | grep -c '^clean$')" -ge "$boots" ] ||
+			hang="the VMM stopped after $(boot_states "$out" | grep -c '^clean$') clean boot(s) of $boots: $(panic_line "$out" | cut -c1-90)"
+	elif [ -z "$hang" ]; then
 		p=$(panic_line "$out")
 		[ -z "$p" ] || hang="guest panicked or stalled: '$(echo "$p" | cut -c1-90)'"
 	fi
