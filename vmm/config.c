@@ -2369,7 +2369,14 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		fprintf(out, "  %s: %s\n", d->name, d->type->name);
 		for (unsigned j = 0; j < d->nr_values; j++) {
 			const struct cfg_value *v = &d->values[j];
+			const char *other = d->type->params[j].unused_with;
 
+			if (!v->set && other && cfg_dev_isset(d, other)) {
+				fprintf(out,
+					"    %-14s (not used: %s is set)\n",
+					v->key, other);
+				continue;
+			}
 			fprintf(out, "    %-14s %s", v->key,
 				v->str ? v->str : "(unset)");
 			if (!v->set && v->str)

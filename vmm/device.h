@@ -45,6 +45,9 @@ struct dev_param {
 	const char *const *choices; /* PARAM_ENUM: NULL-terminated */
 	uint64_t min, max;	    /* numeric bounds; max == 0: no bound */
 	const char *help;
+	/* The default does not apply when this other key is set (uart8250's
+	 * port with address): `vmm check` says so instead of showing it. */
+	const char *unused_with;
 };
 
 enum dev_res_kind { DEV_RES_PIO, DEV_RES_MMIO, DEV_RES_IRQ };

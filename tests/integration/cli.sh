@@ -213,6 +213,31 @@ EOF2
 	expect_err "PIC cascade"
 }
 
+test_check_shows_which_uart_keys_apply() {
+	printf 'junk' >"$WORK/img"
+	local c
+	c=$(cfg mmiouart <<EOF2
+[boot]
+image = img
+[memory "ram"]
+base = 0
+size = 32M
+[device "com2"]
+type = uart8250
+address = 0xfe000000
+irq = 5
+EOF2
+)
+	# On MMIO the port default means nothing: check says so.
+	vmm check "$c"
+	expect_status 0
+	expect_out "port +\(not used: address is set\)"
+	expect_out "address +0xfe000000"
+	expect_no_out "port +0x3f8"
+	vmm check "$c" --set device.com2.address=
+	expect_status 2
+}
+
 test_bad_image_leaves_console_log_alone() {
 	printf 'not an image' >"$WORK/junk.img"
 	echo "previous run" >"$WORK/console.log"

@@ -151,7 +151,7 @@ $bad"
 	fi
 	local known
 	known=$(sed -n 's/^klog: <[0-9]>\[ *[0-9.]*\] //p' "$b" |
-		grep -E 'XSAVE consistency|PCI: Fatal|does not support PCI|Unstable clock' |
+		grep -E 'XSAVE consistency|PCI: Fatal|does not support PCI|Unstable clock|Marking clocksource' |
 		sort -u | tr '\n' ';' || true)
 	[ -z "$known" ] || echo "  boot $nth: known harmless warnings: ${known%;}"
 	uptime=$(sed -n 's/.*uptime: \([0-9.]*\).*/\1/p' "$b" | head -n1)

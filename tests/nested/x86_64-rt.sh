@@ -48,21 +48,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok:   $*"; }
-bad() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-die() {
-	echo "FAIL: $*"
-	for f in "$work"/*.out "$work"/*.err; do
-		[ -s "$f" ] || continue
-		echo "---- $f"
-		tail -n 20 "$f"
-	done
-	exit 1
-}
-
+# shellcheck source=rt-lib.sh
+. "$src/tests/nested/rt-lib.sh"
 # shellcheck source=../integration/lib.sh
 . "$src/tests/integration/lib.sh"
 
@@ -79,11 +66,7 @@ cmdline = $3" rtc >"$work/$1.cfg"
 	echo "$work/$1.cfg"
 }
 
-cpu=/sys/devices/system/cpu
-echo "L1: CPUs $(cat $cpu/online) online, isolated $(cat $cpu/isolated)," \
-	"nohz_full $(cat $cpu/nohz_full 2>/dev/null), kernel $(uname -r)"
-[ "$(cat $cpu/isolated)" = 2-3 ] ||
-	die "L1 has isolated CPUs '$(cat $cpu/isolated)', expected 2-3"
+rt_l1_isolated
 for g in demo.elf latency.elf; do
 	[ -f "$guests/$g" ] || die "guest $guests/$g was not built"
 done
@@ -92,98 +75,24 @@ done
 c=$(cfg rtdemo demo.elf run=60000)
 "$vmm" check "$c" >"$work/check.out" 2>&1 ||
 	die "vmm check exited $?: $(cat "$work/check.out")"
-sed -n '/^host readiness/,$p' "$work/check.out"
-for want in \
-	'^  ok    vCPU 0 on host CPU 2: online, allowed, isolated, nohz_full$' \
-	'^  ok    vCPU 1 on host CPU 3: online, allowed, isolated, nohz_full$' \
-	'^  ok    I/O threads .* on host CPUs 0-1$' \
-	'^  ok    vCPU threads SCHED_FIFO priority 80' \
-	'^  ok    guest RAM \(32 MiB\) and the VMM.s memory prefaulted and locked'; do
-	if grep -qE -- "$want" "$work/check.out"; then
-		ok "vmm check: /$want/"
-	else
-		bad "vmm check has no line /$want/"
-	fi
-done
-grep -qE '^  error' "$work/check.out" && bad "vmm check reports errors"
+rt_check_report "$work/check.out" 32
 
 # ---- 2. the running guest, read back from /proc ----
 "$vmm" run "$c" </dev/null >"$work/demo.out" 2>"$work/demo.err" &
 pid=$!
-for _ in $(seq 600); do
-	grep -qE 'sensor +#2 ' "$work/demo.out" && break
-	kill -0 "$pid" 2>/dev/null || die "vmm exited before the guest printed"
-	sleep 0.2
-done
-grep -qE 'sensor +#2 ' "$work/demo.out" || die "the demo guest did not print within 120 s"
-
-# One line per thread: TID CPUS LASTCPU POLICY RTPRIO COMM (stat fields
-# 39, 41 and 40, counted after the parenthesised comm).
-tasks() {
-	local t stat f cpus
-	for t in /proc/"$pid"/task/*; do
-		stat=$(cat "$t/stat" 2>/dev/null) || continue
-		read -r -a f <<<"${stat##*) }"
-		cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")
-		echo "${t##*/} $cpus ${f[36]} ${f[38]} ${f[37]} $(cat "$t/comm")"
-	done
-}
-tasks >"$work/tasks"
-echo "threads (tid cpus last-cpu policy rtprio comm):"
-sed 's/^/  /' "$work/tasks"
-# The vCPU threads once more, a moment later: still where they belong.
-sleep 1
-tasks >"$work/tasks2"
-
-for n in 0 1; do
-	cpu=$((n + 2))
-	for f in "$work/tasks" "$work/tasks2"; do
-		read -r tid cpus last pol prio _ <<<"$(awk -v c="vcpu$n" '$6 == c' "$f")"
-		[ -n "${tid:-}" ] || { bad "no thread vcpu$n"; continue; }
-		[ "$cpus" = "$cpu" ] || bad "vcpu$n may run on CPUs $cpus, expected $cpu"
-		[ "$last" = "$cpu" ] || bad "vcpu$n last ran on CPU $last, expected $cpu"
-		[ "$pol" = 1 ] || bad "vcpu$n has policy $pol, expected 1 (SCHED_FIFO)"
-		[ "$prio" = 80 ] || bad "vcpu$n has rtprio $prio, expected 80"
-	done
-	ok "vcpu$n (tid $tid): CPUs $cpus, last ran on $last, policy $pol, rtprio $prio"
-	if command -v chrt >/dev/null; then
+rt_wait_for "$work/demo.out" 'sensor +#2 ' "the demo guest"
+rt_threads
+if command -v chrt >/dev/null; then
+	for n in 0 1; do
+		read -r tid _ <<<"$(awk -v c="vcpu$n" '$6 == c' "$work/tasks")"
+		[ -n "${tid:-}" ] || continue
 		echo "  chrt -p $tid: $(chrt -p "$tid" | tr '\n' ' ')"
 		chrt -p "$tid" | grep -q 'SCHED_FIFO|SCHED_RESET_ON_FORK' ||
 			bad "chrt -p $tid: $(chrt -p "$tid")"
-	fi
-done
-others=0
-while read -r tid cpus last pol prio comm; do
-	case $comm in vcpu[0-9]*) continue ;; esac
-	others=$((others + 1))
-	case $cpus in
-	0-1 | 0 | 1) ;;
-	*) bad "thread $tid ($comm) may run on CPUs $cpus (isolated CPU or outside io-cpus 0,1)" ;;
-	esac
-	case $last in
-	0 | 1) ;;
-	*) bad "thread $tid ($comm) last ran on CPU $last, outside io-cpus 0,1" ;;
-	esac
-	[ "$pol" = 0 ] || bad "thread $tid ($comm) has policy $pol, expected 0 (SCHED_OTHER)"
-done <"$work/tasks"
-[ "$others" -ge 1 ] || bad "no thread besides the vCPUs"
-ok "$others other thread(s) on CPUs 0-1 only, SCHED_OTHER"
-
-lck=$(sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/"$pid"/status)
-if [ "${lck:-0}" -ge 32768 ]; then
-	ok "VmLck ${lck} kB >= 32768 kB of guest RAM"
-else
-	bad "VmLck is ${lck:-?} kB, expected at least the 32 MiB of guest RAM"
+	done
 fi
-
-kill -TERM "$pid"
-st=0
-wait "$pid" || st=$?
-pid=
-[ "$st" = 12 ] || bad "vmm exited $st after SIGTERM, expected 12"
-if grep -qE 'cannot|not ready' "$work/demo.err"; then
-	bad "vmm stderr: $(cat "$work/demo.err")"
-fi
+rt_vmlck 32
+rt_stop "$work/demo.err"
 
 # ---- 3. the latency guest, same placement ----
 c=$(cfg rtlat latency.elf "period_us=1000 samples=2000")
