@@ -16,13 +16,18 @@
 #                     through BAR0; the tool sees the doorbell; then
 #                     ivshmem-tool rings the guest, whose MSI-X is on
 #                     with the function masked: the PBA shows it
+#   ivshmem-guest     the bare-metal guest/arm64/ivshmem.elf with its own
+#                     ITS set-up: it rings ivshmem-tool (which sees it),
+#                     and ivshmem-tool's doorbells on its vectors 0 and 1
+#                     arrive as LPIs (MSI-X -> ITS -> LPI) that it counts
 # For each L1 CPU model in NEST_CPUS: -cpu max (VHE KVM) and cortex-a72
 # (non-VHE KVM). ctest: nested/arm64/pci-max, pci-cortex-a72.
 #
 #   arm64-pci.sh CROSS CACHE [CASE...]
 #
 # CROSS is the arm64 cross build (cmake/toolchain-aarch64.cmake: vmm,
-# tools/ivshmem-server, tools/ivshmem-tool; the cross-arm64 fixture); CACHE
+# tools/ivshmem-server, tools/ivshmem-tool, guest/arm64/ivshmem.elf; the
+# cross-arm64 fixture); CACHE
 # the tools/nest cache (the nest-arm64 fixture): the kernel is
 # CACHE/arm64/vmlinuz, the initramfs tests/nested/l2/arm64-pci-mkinitrd's.
 # The cases run in one tools/nest invocation per CPU model
@@ -36,7 +41,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 src=$(cd "$here/../.." && pwd)
-all_cases=(net-pci net-pci-2cpu net-pci-vhost ivshmem-plain ivshmem-doorbell)
+all_cases=(net-pci net-pci-2cpu net-pci-vhost ivshmem-plain ivshmem-doorbell
+	ivshmem-guest)
 
 cross=$(cd "${1:?usage: arm64-pci.sh CROSS CACHE [CASE...]}" && pwd)
 mkdir -p "${2:?usage: arm64-pci.sh CROSS CACHE [CASE...]}"
@@ -45,7 +51,7 @@ shift 2
 # shellcheck source=arm64-l1-lib.sh
 . "$here/arm64-l1-lib.sh"
 arm64_prepare arm64-pci "${all_cases[*]}" \
-	"vmm tools/ivshmem-server tools/ivshmem-tool" "$@"
+	"vmm tools/ivshmem-server tools/ivshmem-tool guest/arm64/ivshmem.elf" "$@"
 initrd=$("$here/l2/arm64-pci-mkinitrd" "$cache" "$cross/l2-arm64")
 # run_l1 CPU LOGS [CASE...]: the cases in one L1.
 run_l1() {

@@ -6,7 +6,8 @@
  * per the GICv3/v4 and GICv2 architecture specifications. The version and
  * the frame addresses come from the DTB; without one, v3 when
  * ID_AA64PFR0_EL1.GIC says the CPU has the system register interface,
- * else v2, at the QEMU virt addresses.
+ * else v2, at the QEMU virt addresses. LPIs (v3, INTID 8192 and up) go to
+ * the handler its.c installs.
  */
 #include "rt.h"
 
@@ -65,6 +66,7 @@
 			 : "memory")
 
 #define MAX_INTID 1020
+#define LPI_BASE  8192 /* INTIDs 1020-1023 special, 1024-8191 reserved */
 
 volatile uint64_t rt_irq_count, rt_irq_spurious;
 
@@ -72,6 +74,7 @@ static unsigned version;
 static uintptr_t gicd, gicc, gicr;
 static unsigned nr_intids; /* 32 * (ITLinesNumber + 1) */
 static uintptr_t my_rd[RT_MAX_CPUS];
+static void (*lpi_handler)(unsigned intid);
 
 static struct {
 	rt_irq_fn fn;
@@ -87,6 +90,16 @@ static struct {
 unsigned rt_gic_version(void)
 {
 	return version;
+}
+
+uintptr_t rt_gic_redist(void)
+{
+	return version == 3 ? my_rd[rt_cpu_index()] : 0;
+}
+
+void rt_gic_set_lpi_handler(void (*fn)(unsigned intid))
+{
+	lpi_handler = fn;
 }
 
 static void dist_wait_rwp(void)
@@ -281,6 +294,15 @@ void rt_irq_dispatch(void)
 		else
 			iar = rd32(gicc + GICC_IAR);
 		intid = iar & (version == 3 ? 0xffffff : 0x3ff);
+		if (version == 3 && intid >= LPI_BASE) {
+			/* LPIs: edge, no active state; EOI drops the
+			 * running priority. */
+			rt_irq_count++;
+			if (lpi_handler)
+				lpi_handler(intid);
+			MSR(ICC_EOIR1_EL1, iar);
+			continue;
+		}
 		if (intid >= 1020) {
 			if (!handled)
 				rt_irq_spurious++;

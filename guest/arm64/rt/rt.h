@@ -172,6 +172,17 @@ static inline void rt_write64(uintptr_t a, uint64_t v)
 {
 	__asm__ volatile("str %x0, [%1]" : : "rZ"(v), "r"(a) : "memory");
 }
+static inline uint16_t rt_read16(uintptr_t a)
+{
+	uint16_t v;
+
+	__asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+static inline void rt_write16(uintptr_t a, uint16_t v)
+{
+	__asm__ volatile("strh %w0, [%1]" : : "rZ"(v), "r"(a) : "memory");
+}
 static inline uint8_t rt_read8(uintptr_t a)
 {
 	uint8_t v;
@@ -230,6 +241,49 @@ void rt_irq_mask(unsigned intid);
 void rt_irq_dispatch(void);
 /* Counters: interrupts taken, spurious acknowledges. */
 extern volatile uint64_t rt_irq_count, rt_irq_spurious;
+/* v3: the calling CPU's redistributor (RD_base frame), 0 if none. */
+uintptr_t rt_gic_redist(void);
+/* v3: rt_irq_dispatch() hands every LPI (INTID 8192 and up) to `fn`
+ * (its.c installs it) and ends it (EOIR) after `fn` returns. Without a
+ * handler LPIs are only ended. */
+void rt_gic_set_lpi_handler(void (*fn)(unsigned intid));
+
+/* ---- GICv3 ITS and LPIs (its.c) --------------------------------------------
+ * MSIs through the ITS (GIC architecture specification, IHI 0069): an MSI
+ * is a write of an EventID to GITS_TRANSLATER by a device with a DeviceID
+ * (on PCI: its requester ID); the ITS translates (DeviceID, EventID) into
+ * an LPI for a collection, which names a redistributor. rt_its_init() sets
+ * up, on the calling CPU (run it on CPU 0, once):
+ *   - the LPI configuration table (one byte per LPI: priority 0xa0, group
+ *     1, enable) and this redistributor's pending table
+ *     (GICR_PROPBASER/PENDBASER, then GICR_CTLR.EnableLPIs);
+ *   - the ITS: device and collection tables (GITS_BASERn, flat, 64 KiB
+ *     each, in the page size the ITS accepts), the command queue
+ *     (GITS_CBASER/CWRITER/CREADR, 4 KiB), GITS_CTLR.Enabled, then MAPC
+ *     of collection 0 to this redistributor and SYNC.
+ * The ITS is at ABI_GIC_ITS_BASE (the DTB reader does not look for it).
+ * LPIs are INTIDs RT_LPI_BASE.. RT_LPI_BASE + RT_LPI_MAX - 1 here; every
+ * one goes to collection 0 (this CPU). Tables are in .bss, so a program
+ * that links its.c is about 200 KiB larger in RAM. */
+#define RT_LPI_BASE	8192u
+#define RT_LPI_MAX	64u
+#define RT_ITS_NO_GICV3 (-1) /* a GICv2 (or no GIC): no ITS, no LPIs */
+#define RT_ITS_NO_ITS	(-2) /* a GICv3 without ITS or LPI support */
+#define RT_ITS_FAILED	(-3) /* set-up failed (why says what) */
+/* 0, or one of the codes above with a one-line reason in why. */
+int rt_its_init(char *why, size_t len);
+/* The address devices write MSIs to: GITS_TRANSLATER. */
+uint64_t rt_its_doorbell(void);
+/* MAPD: give `devid` an ITT for EventIDs 0..nevents-1. 0 or -1 (why). */
+int rt_its_map_device(uint32_t devid, unsigned nevents, char *why, size_t len);
+/* MAPTI (devid, event) -> LPI `intid` in collection 0, the LPI enabled
+ * (configuration byte, INV, SYNC); `fn(intid, arg)` runs for it. */
+int rt_its_map_event(uint32_t devid, uint32_t event, unsigned intid,
+		     rt_irq_fn fn, void *arg, char *why, size_t len);
+/* What rt_its_init() found, for a console line. */
+const char *rt_its_describe(char *buf, size_t len);
+/* LPIs taken (all), and those with no handler. */
+extern volatile uint64_t rt_lpi_count, rt_lpi_unhandled;
 
 /* ---- virtual timer (timer.c) -----------------------------------------------
  * CNTV_* at EL1, PPI 11 (INTID 27), periodic ticks with CNTV_CVAL. */

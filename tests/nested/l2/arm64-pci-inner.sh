@@ -6,7 +6,7 @@
 #   arm64-pci-inner.sh CROSS KERNEL INITRD LOGS [CASE...]
 #
 # CROSS is the arm64 cross build (vmm, tools/ivshmem-server,
-# tools/ivshmem-tool). CASEs (default: all five):
+# tools/ivshmem-tool, guest/arm64/ivshmem.elf). CASEs (default: all six):
 #   net-pci           virtio-net with transport = pci on the TAP vmmnet0
 #                     (L1: 10.0.2.2/24): virtio_pci binds it, its MSI-X
 #                     vectors are ITS-MSI interrupts that count, eth0 gets
@@ -26,7 +26,14 @@
 #                     tool must see the doorbell; then the guest turns
 #                     MSI-X on with the function masked (no driver) and
 #                     ivshmem-tool rings it: the PBA must show vector 0
-# The guest's init is tests/nested/l2/arm64-pci-init (console "key: value"
+#   ivshmem-guest     the bare-metal guest/arm64/ivshmem.elf instead of
+#                     Linux, MSI-X through its own ITS set-up (MSI-X ->
+#                     ITS -> LPI): ivshmem-tool waits as peer 0, the guest
+#                     (peer 1) rings it once a second and the tool must see
+#                     it; then ivshmem-tool rings the guest's vectors 0, 1,
+#                     0, each doorbell an LPI the guest counts and prints;
+#                     after the third it powers off: exit 0
+# The Linux guests' init is tests/nested/l2/arm64-pci-init (console "key: value"
 # lines). Logs: LOGS/CASE.out (console), CASE.err, the server's and tool's
 # output. Exit status: 0 all cases passed, 1 a case failed.
 set -u
@@ -34,7 +41,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cross=$1 kernel=$2 initrd=$3 logs=$4
 shift 4
-cases=${*:-net-pci net-pci-2cpu net-pci-vhost ivshmem-plain ivshmem-doorbell}
+cases=${*:-net-pci net-pci-2cpu net-pci-vhost ivshmem-plain ivshmem-doorbell ivshmem-guest}
 . "$here/arm64-lib.sh"
 
 vmm=$cross/vmm
@@ -254,6 +261,137 @@ CFG
 	detail="guest IVPosition $(field ivshmem-ivpos "$out"); tool: $(grep '^doorbell:' "$work/tool.out"); guest PBA after L1 rang: $v"
 }
 
+# has_line FILE RE: FILE (a console, CRs dropped) has a line matching the
+# basic regexp RE.
+has_line() {
+	tr -d '\r' <"$1" | grep -q -- "$2"
+}
+
+# ivshmem_guest_ring VECTOR N: ivshmem-tool rings the bare-metal guest's
+# (peer $gid) VECTOR, then the guest's console must show its N-th doorbell
+# on it: an LPI its handler counted.
+ivshmem_guest_ring() {
+	local line="ivshmem0: doorbell on vector $1 \\(#$2\\)"
+	if ! "$cross/tools/ivshmem-tool" -s "$sock" ring "$gid" "$1" \
+		>>"$work/ivshmem-guest-ring.out" 2>&1; then
+		fail "ivshmem-tool ring $gid $1: $(tail -n 1 "$work/ivshmem-guest-ring.out")"
+		return 1
+	fi
+	wait_for "$out" "^$line" 60 "$vpid" ||
+		{ fail "no '$line' in the guest's console after L1 rang vector $1"; return 1; }
+}
+
+# The bare-metal arm64 ivshmem guest (guest/arm64/ivshmem): doorbells
+# both ways with interrupts through the ITS.
+case_ivshmem_guest() {
+	local c=$work/ivshmem-guest.cfg out=$work/ivshmem-guest.out
+	local err=$work/ivshmem-guest.err tool_out=$work/ivshmem-guest-tool.out
+	local sock=$work/ivshmem-guest.sock shm=vmm-l2-ivg-$$ i spid tpid vpid
+	local trc=0 rc=0 gid v
+	local img=$cross/guest/arm64/ivshmem.elf
+	[ -e "$img" ] || { fail "no $img (build the guests)"; return; }
+	"$cross/tools/ivshmem-server" -F -v -S "$sock" -M "$shm" -l 1M -n 2 \
+		2>"$work/ivshmem-guest-server.log" &
+	spid=$!
+	i=0
+	while ! [ -S "$sock" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$sock" ] || { fail "ivshmem-server did not start: $(cat "$work/ivshmem-guest-server.log")"; kill $spid; return; }
+	# The tool joins first: peer ID 0; the guest rings 0:0.
+	: >"$tool_out"
+	"$cross/tools/ivshmem-tool" -s "$sock" -t $((guest_secs * 1000)) wait 0 \
+		>"$tool_out" 2>&1 &
+	tpid=$!
+	wait_for "$tool_out" 'waiting on vector 0' 20 $tpid ||
+		fail "ivshmem-tool did not start waiting: $(cat "$tool_out")"
+	# Guest time runs out (EXIT 50) before the VMM's timeout.
+	cat >"$c" <<CFG
+[vm]
+name = l2pci-ivshmem-guest
+vcpus = 1
+timeout = ${guest_secs}s
+
+[memory "ram"]
+base = 0x40000000
+size = 64M
+
+[boot]
+format = elf
+image = $img
+cmdline = ring=0:0 count=3 timeout=$(((guest_secs - 20) * 1000))
+
+[device "uart0"]
+type = pl011
+
+[device "chan0"]
+type = ivshmem
+mode = doorbell
+server = $sock
+vectors = 2
+CFG
+	: >"$work/ivshmem-guest-ring.out"
+	: >"$out"
+	"$vmm" run "$c" >"$out" 2>"$err" </dev/null &
+	vpid=$!
+	if wait_for "$out" 'doorbell service running' 60 $vpid; then
+		gid=$(tr -d '\r' <"$out" | sed -nE 's/^ivshmem0: pci [^,]*, id ([0-9]+),.*/\1/p' | head -n 1)
+		[ "$gid" = 1 ] || fail "the guest's IVPosition is '$gid', want 1 (the second peer)"
+		# Guest -> L1: the tool's wait ends with the guest's doorbell.
+		wait_for "$tool_out" '^doorbell: vector 0, count [1-9]' 60 $tpid ||
+			fail "ivshmem-tool saw no doorbell from the guest: $(tr '\n' ' ' <"$tool_out")"
+		# L1 -> guest: vectors 0, 1, 0; the third doorbell ends it.
+		ivshmem_guest_ring 0 1 && ivshmem_guest_ring 1 1 &&
+			ivshmem_guest_ring 0 2
+	else
+		fail "the guest did not start its doorbell service"
+	fi
+	# It powers off by itself after the third doorbell; after a failure
+	# above, stop it soon.
+	i=5
+	[ $case_ok = 0 ] || i=60
+	watch_guest $vpid "$out" $i
+	wait $vpid
+	rc=$?
+	i=0
+	while kill -0 $tpid 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill $tpid 2>/dev/null
+	wait $tpid || trc=$?
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	cp "$out" "$err" "$c" "$tool_out" "$work/ivshmem-guest-ring.out" \
+		"$work/ivshmem-guest-server.log" "$logs/" 2>/dev/null
+	rm -f "/dev/shm/$shm"
+	[ -z "$watch_result" ] || fail "vmm stopped by the watchdog: $watch_result"
+	[ "$rc" -eq 0 ] || fail "vmm exited $rc, expected 0 (the guest powers off after 3 doorbells)"
+	[ "$trc" = 0 ] || fail "ivshmem-tool wait exited $trc: $(tr '\n' ' ' <"$tool_out")"
+	v=$(tr -d '\r' <"$out" | grep -E '^(EXCEPTION|PANIC|EXIT )' | head -n 1)
+	[ -z "$v" ] || fail "guest: $v"
+	v=$(tr -d '\r' <"$out" | grep -E '^ivshmem: (no ITS|ITS set-up failed|no ivshmem device|bad option)' | head -n 1)
+	[ -z "$v" ] || fail "guest: $v"
+	has_line "$out" '^its: GICv[34] ITS at 0x8080000: ' || fail "no 'its:' line (ITS set-up)"
+	has_line "$out" '^ivshmem0: pci 00:0[1-9a-f].0 rev 1, id 1, shm 1024 KiB at .*, doorbell mode, msi-x 2 vectors -> ITS DeviceID 0x[0-9a-f]*, LPIs 8192-8193$' ||
+		fail "no device line for a 1 MiB doorbell-mode ivshmem with 2 MSI-X vectors on LPIs 8192-8193"
+	has_line "$out" '^ivshmem0: ringing peer 0 vector 0 every second' ||
+		fail "the guest did not start ringing peer 0"
+	has_line "$out" '^ivshmem: 3 doorbells arrived, done' || fail "no 'ivshmem: 3 doorbells arrived, done'"
+	v=$(tr -d '\r' <"$out" | grep -m1 '^ivshmem0: doorbells in' | cut -d' ' -f2-)
+	case $v in
+	"doorbells in v0=2 v1=1, "[1-9]*" rung") ;;
+	*) fail "summary '$v' (want doorbells in v0=2 v1=1, some rung)" ;;
+	esac
+	v=$(tr -d '\r' <"$out" | grep -m1 '^ivshmem: LPIs taken' | cut -d' ' -f2-)
+	case $v in
+	"LPIs taken 3 (no handler 0),"*) ;;
+	*) fail "LPI count '$v' (want 3 LPIs, all handled)" ;;
+	esac
+	detail="guest id ${gid:-?}; tool: $(grep '^doorbell:' "$tool_out"); guest: $v"
+}
+
 t_all=$EPOCHREALTIME
 for c in $cases; do
 	echo "== $c"
@@ -265,6 +403,7 @@ for c in $cases; do
 	net-pci-vhost) case_net_pci net-pci-vhost 1 on ;;
 	ivshmem-plain) case_ivshmem_plain ;;
 	ivshmem-doorbell) case_ivshmem_doorbell ;;
+	ivshmem-guest) case_ivshmem_guest ;;
 	*) fail "unknown case" ;;
 	esac
 	secs=$(elapsed "$t0" "$EPOCHREALTIME")
