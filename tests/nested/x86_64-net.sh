@@ -24,13 +24,17 @@
 #
 # A boot that the nested environment breaks (the guest freezes, panics or
 # does not reach its init; tests/nested/l2/lib.sh) is retried, at most
-# MAX_ATTEMPTS (6) boots per case; the retries are reported, not failed.
+# MAX_ATTEMPTS (10) boots per case; the retries are reported, not failed.
+# The PCI cases meet that artefact most (an MSI-X interrupt every few
+# packets while iperf3 keeps the vCPU in user mode: in one CI rehearsal
+# 11 of 12 boots with 3 s per direction), so the test moves data for 1 s
+# each way; bench/net measures throughput.
 #
 # Console logs: BUILD/l2/net-logs/CASE.out (guest console), CASE.err (vmm
 # -v), CASE.l1 (what L1 did: its ping of the guest, the go message).
 # Environment: NEST_OPTIONS (extra tools/nest options), NEST_TIMEOUT
-# (seconds for the whole L1 run, default 900), NET_SECS (iperf3 seconds
-# per direction, default 3).
+# (seconds for the whole L1 run, default 1500), NET_SECS (iperf3 seconds
+# per direction, default 1).
 # Exit status: 0 all cases passed, 1 a case failed, 77 skipped (iperf3 is
 # not installed: apt-get install iperf3), 125 harness trouble (tools/nest's).
 set -euo pipefail
@@ -72,7 +76,7 @@ if [ "${1:-}" != --inner ]; then
 	# shellcheck disable=SC2086
 	"$src/tools/nest" --cache "$cache" --rw "$logs" \
 		--env NET_SECS --env MAX_ATTEMPTS --env STALL_SECS \
-		--timeout "${NEST_TIMEOUT:-900}" ${NEST_OPTIONS:-} x86_64 -- \
+		--timeout "${NEST_TIMEOUT:-1500}" ${NEST_OPTIONS:-} x86_64 -- \
 		"$here/x86_64-net.sh" --inner "$build" "$initrd" "$logs" "$@" ||
 		rc=$?
 	echo "x86_64-net: whole test $((SECONDS - start)) s (L1 boot included); logs in $logs"
@@ -89,7 +93,7 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 
 stall_secs=${STALL_SECS:-15}
-max_attempts=${MAX_ATTEMPTS:-6}
+max_attempts=${MAX_ATTEMPTS:-10}
 init_deadline=120
 # shellcheck source=l2/lib.sh
 . "$here/l2/lib.sh"
@@ -99,7 +103,7 @@ init_deadline=120
 vmm=$build/vmm
 cfg=$here/l2/net-linux.cfg
 vmlinuz=$build/nest-cache/x86_64/vmlinuz
-secs=${NET_SECS:-3}
+secs=${NET_SECS:-1}
 # The console goes to L1's tmpfs, not to the 9p share (a 9p write is a
 # round trip through the emulated L1); copied to $logs afterwards.
 work=/tmp/x86_64-net
