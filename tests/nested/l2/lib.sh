@@ -147,8 +147,10 @@ hang_signature() {
 # gets its wake-up (timer or IPI, both delivered by L1's in-kernel LAPIC,
 # not by the VMM), and the other vCPU reports the stall while the console
 # stays busy, so the silent-console check never fires.
+panic_re='Kernel panic - not syncing|double fault: 0000'
+stall_re='rcu: INFO: rcu_(preempt|sched) detected stalls'
 panic_line() {
-	tr -d '\r' <"$1" | grep -a -m1 -E 'Kernel panic - not syncing|double fault: 0000|rcu: INFO: rcu_(preempt|sched) detected stalls' || true
+	tr -d '\r' <"$1" | grep -a -m1 -E "$panic_re|$stall_re" || true
 }
 
 # The kernel boots in the console log OUT (each starts with "Linux
@@ -156,21 +158,21 @@ panic_line() {
 # panic), panic (panicked: with panic=-1 it resets), stall (an RCU stall
 # report: it does not reset) or running (none of these yet).
 boot_states() {
-	tr -d '\r' <"$1" | awk '
+	tr -d '\r' <"$1" | awk -v pre="$panic_re" -v sre="$stall_re" '
 	/Linux version / { if (n) print st; n++; st = "running" }
 	!n { next }
 	/VMM-L2-ACTION:/ { if (st == "running") st = "clean" }
-	/Kernel panic - not syncing|double fault: 0000/ { st = "panic" }
-	/rcu: INFO: rcu_(preempt|sched) detected stalls/ { if (st != "panic") st = "stall" }
+	$0 ~ pre { st = "panic" }
+	$0 ~ sre { if (st != "panic") st = "stall" }
 	END { if (n) print st }'
 }
 
 # OUT (a console log) without the kernel boots that panicked or stalled.
 clean_boots() {
-	tr -d '\r' <"$1" | awk '
+	tr -d '\r' <"$1" | awk -v re="$panic_re|$stall_re" '
 	function flush() { if (seg != "" && !bad) printf "%s", seg; seg = ""; bad = 0 }
 	/Linux version / { flush() }
-	/Kernel panic - not syncing|double fault: 0000|rcu: INFO: rcu_(preempt|sched) detected stalls/ { bad = 1 }
+	$0 ~ re { bad = 1 }
 	{ seg = seg $0 "\n" }
 	END { flush() }'
 }
@@ -188,7 +190,7 @@ clean_boots() {
 # and the VMM exits on the reset).
 watch_vmm() {
 	local pid=$1 out=$2 boots=${3:-1} last=-1 size quiet=0 sig t=0 p
-	local states panic_t=0 silent=0
+	local states panic_t=0 silent=0 n
 	hang=
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
@@ -250,8 +252,9 @@ watch_vmm() {
 		fi
 	done
 	if [ -z "$hang" ] && [ "$boots" -gt 1 ] && [ "$panic_reboots" -gt 0 ]; then
-		[ "$(boot_states "$out" | grep -c '^clean$')" -ge "$boots" ] ||
-			hang="the VMM stopped after $(boot_states "$out" | grep -c '^clean$') clean boot(s) of $boots: $(panic_line "$out" | cut -c1-90)"
+		n=$(boot_states "$out" | grep -c '^clean$')
+		[ "$n" -ge "$boots" ] ||
+			hang="the VMM stopped after $n clean boot(s) of $boots: $(panic_line "$out" | cut -c1-90)"
 	elif [ -z "$hang" ]; then
 		p=$(panic_line "$out")
 		[ -z "$p" ] || hang="guest panicked or stalled: '$(echo "$p" | cut -c1-90)'"
